@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One exception per outcome of a probe.
+
+Every failure the client can meet is one of these, and each carries the
+``outcome`` word that modules report (see DESIGN.md, "Outcome vocabulary").
+Modules catch :class:`DistError` only; anything else is a bug.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+ACCEPTED = 'accepted'
+
+OUTCOMES = (
+    ACCEPTED, 'rejected', 'not_allowed', 'refused', 'timeout', 'unreachable',
+    'no_epmd', 'not_registered', 'tls_required', 'tls_rejected', 'protocol_error',
+)
+
+
+class DistError(Exception):
+    """Base of every error the client raises; ``outcome`` names it."""
+
+    outcome = 'protocol_error'
+
+    def __init__(self, message, stage=None):
+        super(DistError, self).__init__(message)
+        self.stage = stage
+
+
+class DecodeError(DistError):
+    """Bytes that are not a valid External Term Format term."""
+
+
+class EncodeError(DistError):
+    """A Python value that has no External Term Format representation."""
+
+
+class ProtocolError(DistError):
+    """The peer broke the protocol: bad framing, bad message, bad digest."""
+
+
+class Rejected(DistError):
+    """The peer closed the connection after our challenge_reply: wrong cookie."""
+
+    outcome = 'rejected'
+
+
+class NotAllowed(DistError):
+    """The peer answered send_name with status ``not_allowed``."""
+
+    outcome = 'not_allowed'
+
+
+class Refused(DistError):
+    """TCP connection refused: nothing listens there."""
+
+    outcome = 'refused'
+
+
+class Timeout(DistError):
+    """No complete answer before the deadline."""
+
+    outcome = 'timeout'
+
+
+class Unreachable(DistError):
+    """No route, unknown host name, or network down."""
+
+    outcome = 'unreachable'
+
+
+class NoEpmd(DistError):
+    """EPMD could not be reached (refused, reset or unreachable)."""
+
+    outcome = 'no_epmd'
+
+
+class NotRegistered(DistError):
+    """EPMD answered but has no node of that name."""
+
+    outcome = 'not_registered'
+
+
+class TlsRequired(DistError):
+    """A plaintext handshake met a TLS listener."""
+
+    outcome = 'tls_required'
+
+
+class TlsRejected(DistError):
+    """The TLS handshake failed: a certificate was refused by either side."""
+
+    outcome = 'tls_rejected'
