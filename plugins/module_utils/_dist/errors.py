@@ -42,6 +42,10 @@ class ProtocolError(DistError):
     """The peer broke the protocol: bad framing, bad message, bad digest."""
 
 
+class Closed(ProtocolError):
+    """The peer closed the connection where the protocol expected a message."""
+
+
 class Rejected(DistError):
     """The peer closed the connection after our challenge_reply: wrong cookie."""
 

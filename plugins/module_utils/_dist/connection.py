@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Framed TCP/TLS connection with one deadline for everything.
+
+A frame is a big-endian length then that many bytes: 2-byte lengths during a
+plain-TCP handshake, 4-byte lengths on TLS and after the handshake. Every read
+waits at most until the deadline, and a length is checked against a limit
+before a single byte of the body is read, so a hostile peer can neither stall
+a probe past its timeout nor make it allocate what it claims.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import socket
+import ssl
+import struct
+import time
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
+    Closed, DistError, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Unreachable)
+
+HANDSHAKE_FRAME_LIMIT = 64 * 1024
+MESSAGE_FRAME_LIMIT = 64 * 1024 * 1024
+
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
+_CLOSED = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+
+
+class Deadline:
+    """A point in time every blocking call of one probe must finish by."""
+
+    def __init__(self, timeout):
+        self.timeout = float(timeout)
+        self.end = time.monotonic() + self.timeout
+
+    def remaining(self, stage):
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise Timeout('no answer within %gs (at %s)' % (self.timeout, stage), stage)
+        return left
+
+
+def _looks_like_tls(header):
+    """A TLS record starts with content type 21/22 and major version 3."""
+    return len(header) >= 2 and header[0] in (0x15, 0x16) and header[1] == 0x03
+
+
+def open_tcp(host, port, deadline, stage='connect', refused=Refused):
+    """TCP connect; every socket failure becomes a DistError with an outcome."""
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
+    except socket.gaierror as exc:
+        raise Unreachable('cannot resolve %s: %s' % (host, exc.strerror), stage)
+    except socket.timeout:
+        raise Timeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
+    except ConnectionRefusedError:
+        raise refused('connection to %s:%s refused' % (host, port), stage)
+    except OSError as exc:
+        if exc.errno in _UNREACHABLE:
+            raise Unreachable('%s:%s unreachable: %s' % (host, port, exc.strerror), stage)
+        raise ProtocolError('connect to %s:%s failed: %s' % (host, port, exc), stage)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class Connection:
+    """A socket, its framing (2 or 4 bytes) and the probe's deadline."""
+
+    def __init__(self, sock, deadline, tls=False):
+        self.sock = sock
+        self.deadline = deadline
+        self.tls = tls
+        self.header = 4 if tls else 2
+        self.stage = 'connect'
+        self.tls_info = None
+
+    # -- TLS
+    def start_tls(self, context, server_hostname=None):
+        self.stage = 'tls'
+        try:
+            self.sock.settimeout(self.deadline.remaining('tls'))
+            self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+        except ssl.SSLCertVerificationError as exc:
+            raise TlsRejected('the node certificate failed our verification: %s' % exc.verify_message, 'tls')
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc)
+        except socket.timeout:
+            raise Timeout('TLS handshake unanswered within %gs: is this a TLS node?' % self.deadline.timeout, 'tls')
+        except OSError as exc:
+            raise self._os_error(exc)
+        self.tls = True
+        self.header = 4
+        cert = self.sock.getpeercert()
+        self.tls_info = {
+            'version': self.sock.version(),
+            'cipher': self.sock.cipher()[0],
+            'peer_subject': _dn(cert.get('subject', ())) if cert else None,
+            'peer_issuer': _dn(cert.get('issuer', ())) if cert else None,
+            'peer_not_after': cert.get('notAfter') if cert else None,
+        }
+
+    def _tls_error(self, exc):
+        reason = getattr(exc, 'reason', None) or str(exc)
+        if 'WRONG_VERSION_NUMBER' in reason or 'RECORD_LAYER' in reason or 'PACKET_LENGTH_TOO_LONG' in reason:
+            return ProtocolError('the peer does not speak TLS (%s)' % reason, self.stage)
+        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) and self.stage == 'tls':
+            return TlsRejected('the node closed the TLS handshake (%s)' % reason, self.stage)
+        return TlsRejected('TLS refused by the node: %s' % reason, self.stage)
+
+    def _os_error(self, exc):
+        if isinstance(exc, DistError):
+            return exc
+        if exc.errno in _CLOSED:
+            return Closed('connection reset by the peer', self.stage)
+        return ProtocolError('socket error: %s' % exc, self.stage)
+
+    # -- raw I/O
+    def send(self, data):
+        try:
+            self.sock.settimeout(self.deadline.remaining(self.stage))
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise Timeout('send not done within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc)
+        except OSError as exc:
+            raise self._os_error(exc)
+
+    def _recv_chunk(self, most):
+        """Up to ``most`` bytes; b'' when the peer has closed."""
+        try:
+            self.sock.settimeout(self.deadline.remaining(self.stage))
+            return self.sock.recv(most)
+        except socket.timeout:
+            raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc)
+        except OSError as exc:
+            raise self._os_error(exc)
+
+    def recv_exact(self, count):
+        chunks = []
+        left = count
+        while left:
+            chunk = self._recv_chunk(min(left, 65536))
+            if not chunk:
+                raise Closed('the peer closed the connection (at %s)' % self.stage, self.stage)
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b''.join(chunks)
+
+    def recv_to_close(self, limit):
+        """Everything the peer sends until it closes (EPMD answers this way)."""
+        chunks = []
+        size = 0
+        while True:
+            chunk = self._recv_chunk(65536)
+            if not chunk:
+                return b''.join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise ProtocolError('answer larger than %d bytes (at %s)' % (limit, self.stage), self.stage)
+            chunks.append(chunk)
+
+    # -- frames
+    def send_frame(self, payload):
+        fmt = '>H' if self.header == 2 else '>I'
+        self.send(struct.pack(fmt, len(payload)) + payload)
+
+    def recv_frame(self, limit=HANDSHAKE_FRAME_LIMIT):
+        header = self.recv_exact(self.header)
+        if not self.tls and _looks_like_tls(header):
+            raise TlsRequired('the node answered with a TLS record: it runs TLS distribution', self.stage)
+        size = struct.unpack('>H' if self.header == 2 else '>I', header)[0]
+        if size > limit:
+            raise ProtocolError('frame of %d bytes exceeds the %d-byte limit (at %s)' % (size, limit, self.stage),
+                                self.stage)
+        return self.recv_exact(size)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _dn(rdns):
+    return ','.join('%s=%s' % pair for rdn in rdns for pair in rdn)
+
+
+def tls_context(certfile=None, keyfile=None, cafile=None, verify=True, check_hostname=False):
+    """Client context for TLS distribution: our certificate, the CA we trust.
+
+    OTP clients check the node certificate against the node's host name only
+    when configured to; ``check_hostname`` follows that choice.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = bool(check_hostname and verify)
+    if verify:
+        context.verify_mode = ssl.CERT_REQUIRED
+        if cafile:
+            context.load_verify_locations(cafile=cafile)
+        else:
+            context.load_default_certs()
+    else:
+        context.verify_mode = ssl.CERT_NONE
+    if certfile:
+        context.load_cert_chain(certfile, keyfile)
+    return context

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connect to a node as a hidden node: EPMD lookup, TCP, TLS, handshake.
+
+``connect_node`` returns a live NodeConnection (for rpc); ``probe`` reports
+how far a connection gets as one outcome word and never raises.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import secrets
+import time
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, etf
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import (
+    MESSAGE_FRAME_LIMIT, Connection, Deadline, open_tcp)
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
+    ACCEPTED, DistError, ProtocolError)
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (
+    DEFAULT_FLAGS, flag_names, handshake)
+
+PASS_THROUGH = 112
+
+
+def split_node(node):
+    """'name@host' -> ('name', 'host'); ValueError names what is wrong."""
+    name, sep, host = str(node).partition('@')
+    if not sep or not name or not host or '@' in host:
+        raise ValueError("node %r is not of the form 'name@host'" % (node,))
+    return name, host
+
+
+class NodeConnection:
+    """A completed handshake: send and receive distribution messages."""
+
+    def __init__(self, conn, peer, our_node, creation, host, port):
+        self.conn = conn
+        self.peer = peer
+        self.our_node = etf.Atom(our_node)
+        self.creation = creation
+        self.host = host
+        self.port = port
+        self._serial = 0
+
+    @property
+    def deadline(self):
+        return self.conn.deadline
+
+    @deadline.setter
+    def deadline(self, value):
+        self.conn.deadline = value
+
+    def make_pid(self):
+        self._serial += 1
+        return etf.Pid(self.our_node, self._serial, 0, self.creation)
+
+    def make_ref(self):
+        return etf.Reference(self.our_node, self.creation, tuple(secrets.randbits(32) for _ in range(3)))
+
+    def send(self, control, message=None):
+        """A pass-through message: 'p', the control tuple, then the payload."""
+        body = bytes((PASS_THROUGH,)) + etf.encode(control)
+        if message is not None:
+            body += etf.encode(message)
+        self.conn.send_frame(body)
+
+    def recv(self):
+        """The next (control, payload) from the node; ticks are answered on the way."""
+        while True:
+            frame = self.conn.recv_frame(MESSAGE_FRAME_LIMIT)
+            if not frame:
+                self.conn.send(b'\0\0\0\0')  # tick back, so the node keeps us
+                continue
+            if frame[0] != PASS_THROUGH:
+                raise ProtocolError('message type %d: we asked for no atom cache' % frame[0], self.conn.stage)
+            control, pos = etf.decode_from(frame, 1)
+            payload = None
+            if pos < len(frame):
+                payload, pos = etf.decode_from(frame, pos)
+            if pos != len(frame):
+                raise ProtocolError('%d stray bytes after a message' % (len(frame) - pos), self.conn.stage)
+            return control, payload
+
+    def close(self):
+        self.conn.close()
+
+
+def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_hostname=None,
+                 timeout=5.0, epmd_port=epmd.EPMD_PORT, version=6, flags=DEFAULT_FLAGS,
+                 our_name=None, deadline=None, report=None):
+    """Handshake with ``node`` (through EPMD) or with ``host``:``port`` (EPMD-less).
+
+    ``tls`` is an ssl.SSLContext for TLS distribution. ``report`` (a dict), when
+    given, is filled in as the steps succeed, so a caller learns how far a
+    failed attempt got.
+    """
+    report = {} if report is None else report
+    deadline = deadline or Deadline(timeout)
+    name, node_host = split_node(node) if node else (None, None)
+    host = host or node_host
+    report.update(host=host, tls=tls is not None, version=version)
+    if port is None:
+        if name is None:
+            raise ValueError('give a node name, or a host and a port')
+        info = epmd.port_please2(host, name, epmd_port, deadline=deadline)
+        port = info.port
+        report['epmd'] = {'port': info.port, 'node_type': info.node_type,
+                          'highest_version': info.highest_version, 'lowest_version': info.lowest_version}
+    report['port'] = port
+    conn = Connection(open_tcp(host, port, deadline), deadline)
+    try:
+        if tls is not None:
+            conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
+            report['tls_info'] = conn.tls_info
+        our_node = our_name or 'beamsec_probe_%s@%s' % (secrets.token_hex(4), node_host or host)
+        creation = secrets.randbits(32) or 1
+        peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation)
+    except BaseException:
+        report['stage'] = conn.stage
+        conn.close()
+        raise
+    report.update(stage='connected', peer_name=peer.name, peer_flags=flag_names(peer.flags),
+                  peer_creation=peer.creation, peer_version=peer.version, status=peer.status)
+    return NodeConnection(conn, peer, our_node, creation, host, port)
+
+
+def probe(**kwargs):
+    """One connection attempt, closed at once: a report with an ``outcome``."""
+    report = {}
+    started = time.monotonic()
+    try:
+        connect_node(report=report, **kwargs).close()
+        report['outcome'] = ACCEPTED
+        report['msg'] = 'handshake completed and the node proved it knows the cookie'
+    except DistError as exc:
+        report['outcome'] = exc.outcome
+        report['msg'] = str(exc)
+        report['stage'] = exc.stage or report.get('stage')
+    report['elapsed_ms'] = round((time.monotonic() - started) * 1000.0, 3)
+    return report
