@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) beamsec.cluster contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Framed TCP/TLS connection with one deadline for everything.
 
 A frame is a big-endian length then that many bytes: 2-byte lengths during a
@@ -23,7 +23,7 @@ import time
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     Closed, DistError, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Unreachable)
 
-HANDSHAKE_FRAME_LIMIT = 64 * 1024
+HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge with a 1020-byte name
 MESSAGE_FRAME_LIMIT = 64 * 1024 * 1024
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}

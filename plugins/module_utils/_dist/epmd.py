@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) beamsec.cluster contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EPMD client: NAMES_REQ and PORT_PLEASE2_REQ (erts "Distribution Protocol").
 
 Each request is one TCP connection: a 2-byte length, the request, and EPMD

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) beamsec.cluster contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One exception per outcome of a probe.
 
 Every failure the client can meet is one of these, and each carries the

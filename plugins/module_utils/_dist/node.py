@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) beamsec.cluster contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connect to a node as a hidden node: EPMD lookup, TCP, TLS, handshake.
 
 ``connect_node`` returns a live NodeConnection (for rpc); ``probe`` reports

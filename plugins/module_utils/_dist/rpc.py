@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""rpc:call/4 through the node's ``rex`` server, as a remote node would.
+
+We send REG_SEND to ``rex`` with ``{'$gen_call', {Pid, Ref}, {call, M, F, A, Pid}}``
+(what rpc:call/4 sends), then wait for ``{Ref, Reply}`` addressed to our pid.
+Our pid doubles as the call's group leader, so io requests come back to us;
+they are answered ``ok`` so that a function that prints does not hang.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+
+SEND = 2
+REG_SEND = 6
+SEND_SENDER = 22
+ALIAS_SEND = 33
+_DELIVERIES = (SEND, REG_SEND, SEND_SENDER, ALIAS_SEND)
+
+
+class BadRpc(DistError):
+    """The call reached the node but failed there: {badrpc, Reason}."""
+
+    outcome = 'accepted'
+
+    def __init__(self, reason):
+        super(BadRpc, self).__init__('badrpc: %r' % (reason,), 'rpc')
+        self.reason = reason
+
+
+def call(node_conn, module, function, args=(), timeout=5.0):
+    """Return what Module:Function(Args...) returns on the node; BadRpc if it fails."""
+    me = node_conn.make_pid()
+    ref = node_conn.make_ref()
+    request = (Atom('call'), Atom(module), Atom(function), list(args), me)
+    previous = node_conn.deadline
+    node_conn.deadline = Deadline(timeout)
+    node_conn.conn.stage = 'rpc %s:%s/%d' % (module, function, len(args))
+    try:
+        node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
+        while True:
+            control, payload = node_conn.recv()
+            if not (isinstance(control, tuple) and control and control[0] in _DELIVERIES):
+                continue  # links, monitors, exits: nothing a probe waits for
+            if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == ref:
+                reply = payload[1]
+                if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == 'badrpc':
+                    raise BadRpc(reply[1])
+                return reply
+            _answer_io(node_conn, payload)
+    finally:
+        node_conn.deadline = previous
+
+
+def _answer_io(node_conn, payload):
+    if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
+        _, sender, reply_as, _ = payload
+        node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, Atom('ok')))
