@@ -1,0 +1,85 @@
+"""dist_info's facts, read over rpc from real nodes."""
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node, rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+
+
+def facts_of(target, **kwargs):
+    conn = node.connect_node(node=target.name, cookie=target.cookie.encode(), epmd_port=target.epmd.port,
+                             timeout=5, **kwargs)
+    try:
+        return node_facts(conn)
+    finally:
+        conn.close()
+
+
+def test_default_node(plain_node):
+    facts = facts_of(plain_node)
+    assert facts['node'] == plain_node.name
+    assert facts['otp_release'] == '25'
+    assert facts['connect_all'] is True
+    assert facts['connect_all_kernel_env'] is True  # kernel.app's default
+    assert facts['dist_auto_connect'] == 'once' and not facts['dist_auto_connect_configured']
+    assert facts['proto_dist'] == 'inet_tcp'
+    assert facts['inet_dist_use_interface'] is None
+    assert facts['listen'] == [{'address': '0.0.0.0', 'port': plain_node.port}]
+    assert facts['net_ticktime'] == 60
+    assert facts['nodes_hidden'] == []  # the probe itself is left out
+    assert facts['epmd_module'] == 'erl_epmd'
+    assert facts['erl_epmd_port'] == str(plain_node.epmd.port)
+
+
+def test_hardened_node(hardened_node):
+    facts = facts_of(hardened_node)
+    assert facts['connect_all'] is False
+    assert facts['connect_all_kernel_env'] is False
+    assert facts['connect_all_init_argument'] is None
+    assert facts['dist_auto_connect'] == 'never'
+    assert facts['inet_dist_use_interface'] == '127.0.0.1'
+    assert facts['inet_dist_listen_min'] == facts['inet_dist_listen_max'] == hardened_node.port
+    assert facts['listen'] == [{'address': '127.0.0.1', 'port': hardened_node.port}]
+    assert facts['net_ticktime'] == 20
+    assert facts['start_epmd'] is False
+
+
+def test_deprecated_connect_all_flag_is_reported(epmd, nodes):
+    from tests.support.otp import Node
+    nodes.append(Node('oldflag', epmd, args=['-connect_all', 'false']))
+    facts = facts_of(nodes[-1])
+    assert facts['connect_all_init_argument'] == [['false']]
+    assert facts['connect_all'] is False
+
+
+def test_tls_node_facts(tls_node, pki):
+    facts = facts_of(tls_node, tls=tls_context(*pki['client'], cafile=pki['ca']))
+    assert facts['proto_dist'] == 'inet_tls'
+    assert facts['ssl_dist_optfile'].endswith('ssl_dist.conf')
+
+
+def test_connected_nodes_are_listed(epmd, plain_node, hardened_node):
+    conn = node.connect_node(node=plain_node.name, cookie=plain_node.cookie.encode(), epmd_port=epmd.port)
+    try:
+        rpc.call(conn, 'erlang', 'set_cookie', [Atom(hardened_node.name), Atom(hardened_node.cookie)])
+        assert rpc.call(conn, 'net_adm', 'ping', [Atom(hardened_node.name)]) == 'pong'
+        facts = node_facts(conn)
+        assert hardened_node.name in facts['nodes_visible']
+        rpc.call(conn, 'erlang', 'disconnect_node', [Atom(hardened_node.name)])
+    finally:
+        conn.close()
+
+
+def test_rpc_reports_failures_on_the_node(plain_node):
+    conn = node.connect_node(node=plain_node.name, cookie=plain_node.cookie.encode(), epmd_port=plain_node.epmd.port)
+    try:
+        try:
+            rpc.call(conn, 'no_such_module', 'f', [])
+        except rpc.BadRpc as exc:
+            assert exc.reason[0] == 'EXIT' and exc.reason[1][0] == 'undef'
+        else:
+            raise AssertionError('expected badrpc')
+        assert rpc.call(conn, 'io', 'format', ['printed by a test~n']) == 'ok'  # io comes back to us
+        assert rpc.call(conn, 'lists', 'reverse', [[1, 2, 3]]) == [3, 2, 1]
+    finally:
+        conn.close()
