@@ -18,7 +18,7 @@ description:
     connection right after our challenge_reply. A probe refused earlier for another reason is never reported as
     C(rejected), so it can never read as "secure".
   - Without O(cookie) or O(cookie_file) a random 256-bit cookie is used, which checks that strangers are refused.
-author: beamsec.cluster contributors
+author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
 attributes:

@@ -17,7 +17,7 @@ description:
   - Reports C(connect_all), C(dist_auto_connect), the protocol, the listen interface, range and actual sockets,
     C(net_ticktime), connected nodes and how the node finds EPMD.
   - Fails, with RV(outcome), when the node cannot be reached or does not accept the cookie.
-author: beamsec.cluster contributors
+author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
 attributes:
@@ -144,7 +144,7 @@ def main():
     module = AnsibleModule(argument_spec=CONNECTION_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
                            supports_check_mode=True)
     try:
-        kwargs, _, warnings = connect_kwargs(module.params)
+        kwargs, dummy, warnings = connect_kwargs(module.params)
     except ParamError as exc:
         module.fail_json(msg=str(exc))
     for warning in warnings:

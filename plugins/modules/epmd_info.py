@@ -15,7 +15,7 @@ description:
   - Sends EPMD the unauthenticated C(NAMES) request, as C(epmd -names) or nmap's epmd-info script do, and reports
     every node name and port it gives away, or why nothing answered.
   - Run it from an outsider to check that EPMD is not exposed, from a peer to check that it is reachable.
-author: beamsec.cluster contributors
+author: beamsec.cluster maintainers (@beamsec)
 attributes:
   check_mode:
     support: full

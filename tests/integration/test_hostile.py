@@ -56,7 +56,7 @@ def dribble(sock):
     """One byte every 0.2 s: each read returns data, only the deadline stops it."""
     sock.recv(100)
     sock.sendall(b'\x00\x40s')
-    for _ in range(20):
+    for dummy in range(20):
         sock.sendall(b'o')
         time.sleep(0.2)
 
@@ -73,7 +73,7 @@ def garbage(sock):
 
 
 def test_garbage_is_a_protocol_error(hostile):
-    report, _ = probe_peer(hostile(garbage))
+    report, dummy = probe_peer(hostile(garbage))
     assert report['outcome'] == 'protocol_error'
 
 
@@ -83,7 +83,7 @@ def huge_handshake_frame(sock):
 
 
 def test_oversized_handshake_frame(hostile):
-    report, _ = probe_peer(hostile(huge_handshake_frame))
+    report, dummy = probe_peer(hostile(huge_handshake_frame))
     assert report['outcome'] == 'protocol_error'
     assert 'exceeds' in report['msg']
 
@@ -93,7 +93,7 @@ def impostor(sock):
 
 
 def test_peer_that_cannot_prove_the_cookie_is_never_accepted(hostile):
-    report, _ = probe_peer(hostile(impostor))
+    report, dummy = probe_peer(hostile(impostor))
     assert report['outcome'] == 'protocol_error'
     assert 'does not know the cookie' in report['msg']
 
@@ -105,7 +105,7 @@ def bad_flags(sock):
 
 
 def test_peer_without_mandatory_flags(hostile):
-    report, _ = probe_peer(hostile(bad_flags))
+    report, dummy = probe_peer(hostile(bad_flags))
     assert report['outcome'] == 'protocol_error'
     assert 'mandatory flags' in report['msg']
 
@@ -119,13 +119,12 @@ def test_status_not_allowed(hostile):
     assert probe_peer(hostile(not_allowed))[0]['outcome'] == 'not_allowed'
 
 
-
 def test_v5_handshake_sends_complement_to_a_v6_challenge(hostile):
     seen = {}
 
     def record(sock):
         seen['first'], seen['complement'], seen['ok'] = fake_handshake(sock, COOKIE)
-    report, _ = probe_peer(hostile(record), version=5)
+    report, dummy = probe_peer(hostile(record), version=5)
     assert report['outcome'] == 'accepted', report
     assert seen['first'][:3] == b'n\x00\x05'
     assert seen['complement'][:1] == b'c' and len(seen['complement']) == 9
@@ -134,7 +133,7 @@ def test_v5_handshake_sends_complement_to_a_v6_challenge(hostile):
 def test_v5_handshake_with_an_old_challenge(hostile):
     def old(sock):
         fake_handshake(sock, COOKIE, challenge_kind=b'n')
-    report, _ = probe_peer(hostile(old), version=5)
+    report, dummy = probe_peer(hostile(old), version=5)
     assert report['outcome'] == 'accepted', report
     assert report['peer_version'] == 5
 
@@ -152,7 +151,7 @@ def test_4gb_length_prefix_after_handshake_is_refused_with_bounded_memory(hostil
     try:
         with pytest.raises(ProtocolError, match='exceeds'):
             rpc.call(conn, 'erlang', 'node', timeout=2)
-        _, peak = tracemalloc.get_traced_memory()
+        dummy, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
         conn.close()
@@ -187,6 +186,6 @@ def test_reset_during_handshake_is_reported(hostile):
         sock.recv(100)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
         sock.close()
-    report, _ = probe_peer(hostile(reset))
+    report, dummy = probe_peer(hostile(reset))
     assert report['outcome'] == 'protocol_error'
     assert report['stage'] == 'recv_status'

@@ -32,7 +32,7 @@ class HostilePeer:
 
     def _serve(self):
         try:
-            client, _ = self.server.accept()
+            client, dummy = self.server.accept()
         except OSError:
             return
         client.settimeout(10)

@@ -17,7 +17,7 @@ class EtfOracle:
     def _ask(self, line, timeout=20):
         self.proc.stdin.write(line + '\n')
         self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        ready, dummy, dummy = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             raise RuntimeError('the Erlang oracle did not answer %r' % line)
         answer = self.proc.stdout.readline()

@@ -37,7 +37,7 @@ class CA:
                      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                      .sign(self.key, hashes.SHA256()))
         stem = name.replace(' ', '_')
-        self.cert_path, _ = _write(self.directory, stem, self.cert, self.key)
+        self.cert_path, dummy = _write(self.directory, stem, self.cert, self.key)
 
     def issue(self, common_name, hosts=('127.0.0.1', 'localhost'), days=30, expired=False):
         key = ec.generate_private_key(ec.SECP256R1())

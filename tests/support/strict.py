@@ -1,7 +1,5 @@
 """Equality that Python's 1 == 1.0 == True cannot fool."""
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
-
 
 def same(a, b):
     if type(a) is not type(b):

@@ -220,7 +220,7 @@ class _Decoder:
         self.need(pos, arity)  # every element takes at least one byte
         items = []
         term = self.term
-        for _ in range(arity):
+        for dummy in range(arity):
             value, pos = term(pos, depth + 1)
             items.append(value)
         return tuple(items), pos
@@ -243,7 +243,7 @@ class _Decoder:
             count = _U32.unpack_from(self.data, pos)[0]
             pos += 4
             self.need(pos, count + 1)  # elements plus the tail
-            for _ in range(count):
+            for dummy in range(count):
                 value, pos = term(pos, depth + 1)
                 items.append(value)
             # A tail that is itself a list continues this one ([a|[b|c]] is
@@ -267,7 +267,7 @@ class _Decoder:
         self.need(pos, 2 * arity)
         pairs = []
         term = self.term
-        for _ in range(arity):
+        for dummy in range(arity):
             key, pos = term(pos, depth + 1)
             value, pos = term(pos, depth + 1)
             pairs.append((key, value))
@@ -380,7 +380,7 @@ class _Decoder:
         self.need(pos + 4, 4 + free)
         pos = self.term(pos + 4, depth + 1)[1]  # pid
         module, pos = self.atom_only(pos, depth + 1)
-        for _ in range(2 + free):  # index, uniq, free variables
+        for dummy in range(2 + free):  # index, uniq, free variables
             pos = self.term(pos, depth + 1)[1]
         return Fun(module, None, bytes(self.data[start:pos])), pos
 
@@ -497,7 +497,7 @@ def _encode_list(items, tail, out, depth):
         else:
             _encode(tail, out, depth + 1)
         return
-    if tail is None and all(type(i) is int and 0 <= i <= 255 for i in items):
+    if tail is None and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 255 for i in items):
         _encode_charlist(items, out)  # as erlang:term_to_binary/1 does
         return
     out.append(LIST_EXT)

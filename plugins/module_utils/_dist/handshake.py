@@ -134,7 +134,7 @@ def recv_challenge(conn):
             if len(name) != nlen:
                 raise struct.error('name shorter than its length')
         elif frame[:1] == b'n':
-            _, flags, challenge = struct.unpack_from('>HII', frame, 1)
+            dummy, flags, challenge = struct.unpack_from('>HII', frame, 1)
             name, creation, version = frame[11:], None, 5
         else:
             raise ProtocolError('expected a challenge, got %r' % frame[:16], 'recv_challenge')

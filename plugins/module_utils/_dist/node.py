@@ -58,7 +58,7 @@ class NodeConnection:
         return etf.Pid(self.our_node, self._serial, 0, self.creation)
 
     def make_ref(self):
-        return etf.Reference(self.our_node, self.creation, tuple(secrets.randbits(32) for _ in range(3)))
+        return etf.Reference(self.our_node, self.creation, tuple(secrets.randbits(32) for dummy in range(3)))
 
     def send(self, control, message=None):
         """A pass-through message: 'p', the control tuple, then the payload."""

@@ -60,5 +60,5 @@ def call(node_conn, module, function, args=(), timeout=5.0):
 
 def _answer_io(node_conn, payload):
     if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
-        _, sender, reply_as, _ = payload
+        dummy, sender, reply_as, dummy = payload
         node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, Atom('ok')))

@@ -67,7 +67,7 @@ def test_decode_matches_erlang(oracle, expr, opts, expected):
 def test_encode_is_byte_identical_where_order_is_defined(oracle, expr, opts, expected):
     if opts != '[]' or isinstance(expected, (dict, MapPairs)):
         pytest.skip('Erlang orders map keys and picks atom tags by option')
-    _, data = oracle.term_to_binary(expr, '[{minor_version, 2}]')  # UTF-8 atoms, as in distribution
+    dummy, data = oracle.term_to_binary(expr, '[{minor_version, 2}]')  # UTF-8 atoms, as in distribution
     assert etf.encode(expected) == data
 
 
@@ -75,13 +75,13 @@ def test_encode_is_byte_identical_where_order_is_defined(oracle, expr, opts, exp
 def test_opaque_terms_round_trip_through_erlang(oracle, expr, kind):
     index, data = oracle.term_to_binary(expr)
     decoded = etf.decode(data)
-    assert type(decoded) is kind
+    assert isinstance(decoded, kind)
     assert oracle.equals(index, etf.encode(decoded))
 
 
 def test_golden_vectors_cover_every_tag_otp25_sends(oracle):
     seen = set()
-    for expr, opts, _ in GOLDEN + [(e, '[]', None) for e, _ in OPAQUE]:
+    for expr, opts, dummy in GOLDEN + [(e, '[]', None) for e, dummy in OPAQUE]:
         seen |= tags_in(oracle.term_to_binary(expr, opts)[1])
     required = {70, 77, 80, 88, 89, 90, 97, 98, 99, 100, 104, 105, 106, 107, 108, 109, 110,
                 111, 112, 113, 116, 118, 119}
@@ -151,9 +151,9 @@ def test_encode_refuses_what_erlang_cannot_hold():
 
 
 def test_python_str_is_an_erlang_string(oracle):
-    index, _ = oracle.term_to_binary('"25"')
+    index, dummy = oracle.term_to_binary('"25"')
     assert oracle.equals(index, etf.encode('25'))
-    index, _ = oracle.term_to_binary('[16#11D, $a]')
+    index, dummy = oracle.term_to_binary('[16#11D, $a]')
     assert oracle.equals(index, etf.encode('\u011da'))
 
 
