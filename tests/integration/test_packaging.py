@@ -24,7 +24,7 @@ def installed(tmp_path_factory):
     subprocess.run([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(out), str(ROOT)],
                    check=True, capture_output=True, timeout=120)
     tarball = next(out.glob('beamsec-cluster-*.tar.gz'))
-    subprocess.run([tool('ansible-galaxy'), 'collection', 'install', '--offline', '-p', str(dest), str(tarball)],
+    subprocess.run([tool('ansible-galaxy'), 'collection', 'install', '--offline', '--force', '-p', str(dest), str(tarball)],
                    check=True, capture_output=True, timeout=120)
     return dest
 

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import select
 import socket
 import ssl
 import struct
@@ -77,10 +78,14 @@ class Connection:
         self.header = 4 if tls else 2
         self.stage = 'connect'
         self.tls_info = None
+        self._buf = bytearray()
+        if not tls:
+            sock.setblocking(False)
 
     # -- TLS
     def start_tls(self, context, server_hostname=None):
         self.stage = 'tls'
+        del self._buf[:]
         try:
             self.sock.settimeout(self.deadline.remaining('tls'))
             self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
@@ -119,10 +124,27 @@ class Connection:
         return ProtocolError('socket error: %s' % exc, self.stage)
 
     # -- raw I/O
+    # Plain TCP runs non-blocking with our own poll() against the deadline: no
+    # settimeout() system call per read. TLS keeps Python's socket timeouts.
+    def _wait(self, events):
+        poller = select.poll()
+        poller.register(self.sock, events)
+        if not poller.poll(max(1, int(self.deadline.remaining(self.stage) * 1000.0 + 0.999))):
+            self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
+            raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
+
     def send(self, data):
         try:
-            self.sock.settimeout(self.deadline.remaining(self.stage))
-            self.sock.sendall(data)
+            if self.tls:
+                self.sock.settimeout(self.deadline.remaining(self.stage))
+                self.sock.sendall(data)
+                return
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[self.sock.send(view):]
+                except BlockingIOError:
+                    self._wait(select.POLLOUT)
         except socket.timeout:
             raise Timeout('send not done within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
         except ssl.SSLError as exc:
@@ -133,8 +155,15 @@ class Connection:
     def _recv_chunk(self, most):
         """Up to ``most`` bytes; b'' when the peer has closed."""
         try:
-            self.sock.settimeout(self.deadline.remaining(self.stage))
-            return self.sock.recv(most)
+            if self.tls:
+                self.sock.settimeout(self.deadline.remaining(self.stage))
+                return self.sock.recv(most)
+            self.deadline.remaining(self.stage)  # a peer that dribbles still meets the deadline
+            while True:
+                try:
+                    return self.sock.recv(most)
+                except BlockingIOError:
+                    self._wait(select.POLLIN)
         except socket.timeout:
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
         except ssl.SSLError as exc:
@@ -143,20 +172,23 @@ class Connection:
             raise self._os_error(exc)
 
     def recv_exact(self, count):
-        chunks = []
-        left = count
-        while left:
-            chunk = self._recv_chunk(min(left, 65536))
+        """Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
+        a challenge sent back to back cost one system call, not four."""
+        buf = self._buf
+        while len(buf) < count:
+            chunk = self._recv_chunk(65536)
             if not chunk:
                 raise Closed('the peer closed the connection (at %s)' % self.stage, self.stage)
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b''.join(chunks)
+            buf += chunk
+        data = bytes(buf[:count])
+        del buf[:count]
+        return data
 
     def recv_to_close(self, limit):
         """Everything the peer sends until it closes (EPMD answers this way)."""
-        chunks = []
-        size = 0
+        chunks = [bytes(self._buf)]
+        size = len(self._buf)
+        del self._buf[:]
         while True:
             chunk = self._recv_chunk(65536)
             if not chunk:

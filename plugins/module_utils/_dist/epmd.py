@@ -43,10 +43,8 @@ def _request(host, port, payload, deadline, stage):
         conn.close()
 
 
-def names(host, port=EPMD_PORT, timeout=5.0, deadline=None):
-    """NAMES_REQ: EPMD's own port and every (name, port) it registers."""
-    deadline = deadline or Deadline(timeout)
-    answer = _request(host, port, bytes((NAMES_REQ,)), deadline, 'epmd_names')
+def parse_names(answer):
+    """NAMES_RESP: (EPMD's port, [(name, port), ...])."""
     if len(answer) < 4:
         raise ProtocolError('EPMD NAMES answer of %d bytes is too short' % len(answer), 'epmd_names')
     epmd_port = struct.unpack('>I', answer[:4])[0]
@@ -60,21 +58,36 @@ def names(host, port=EPMD_PORT, timeout=5.0, deadline=None):
     return epmd_port, registered
 
 
-def port_please2(host, name, port=EPMD_PORT, timeout=5.0, deadline=None):
-    """PORT_PLEASE2_REQ: where the node ``name`` (the part before '@') listens."""
-    deadline = deadline or Deadline(timeout)
-    raw_name = name.encode('utf-8')
-    answer = _request(host, port, bytes((PORT_PLEASE2_REQ,)) + raw_name, deadline, 'epmd_port_please')
+def parse_port2_resp(answer, name=''):
+    """PORT2_RESP: a NodeInfo, or NotRegistered when EPMD has no such node."""
     if len(answer) < 2 or answer[0] != PORT2_RESP:
         raise ProtocolError('bad PORT2_RESP %r' % answer[:16], 'epmd_port_please')
     if answer[1] != 0:
-        raise NotRegistered('EPMD at %s:%s has no node named %r' % (host, port, name), 'epmd_port_please')
+        raise NotRegistered('EPMD has no node named %r' % name, 'epmd_port_please')
     try:
         node_port, node_type, protocol, high, low, nlen = struct.unpack_from('>HBBHHH', answer, 2)
         end = 12 + nlen
         node_name = answer[12:end].decode('utf-8')
         elen = struct.unpack_from('>H', answer, end)[0]
         extra = answer[end + 2:end + 2 + elen]
+        if len(node_name.encode('utf-8')) != nlen or len(extra) != elen:
+            raise struct.error('lengths run past the answer')
     except (struct.error, UnicodeDecodeError) as exc:
         raise ProtocolError('truncated PORT2_RESP: %s' % exc, 'epmd_port_please')
     return NodeInfo(node_name, node_port, NODE_TYPES.get(node_type, node_type), protocol, high, low, extra)
+
+
+def names(host, port=EPMD_PORT, timeout=5.0, deadline=None):
+    """NAMES_REQ: EPMD's own port and every (name, port) it registers."""
+    deadline = deadline or Deadline(timeout)
+    return parse_names(_request(host, port, bytes((NAMES_REQ,)), deadline, 'epmd_names'))
+
+
+def port_please2(host, name, port=EPMD_PORT, timeout=5.0, deadline=None):
+    """PORT_PLEASE2_REQ: where the node ``name`` (the part before '@') listens."""
+    deadline = deadline or Deadline(timeout)
+    request = bytes((PORT_PLEASE2_REQ,)) + name.encode('utf-8')
+    try:
+        return parse_port2_resp(_request(host, port, request, deadline, 'epmd_port_please'), name)
+    except NotRegistered as exc:
+        raise NotRegistered('EPMD at %s:%s has no node named %r' % (host, port, name), exc.stage)

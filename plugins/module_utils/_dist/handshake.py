@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -79,9 +80,15 @@ STATUSES = ('ok', 'ok_simultaneous', 'nok', 'not_allowed', 'alive')
 Peer = namedtuple('Peer', 'name flags creation version status')
 
 
+@functools.lru_cache(maxsize=32)  # a cluster has few distinct flag sets
 def flag_names(flags):
-    """['EXTENDED_REFERENCES', ...] for the bits set in ``flags``."""
-    return [FLAG_NAMES.get(1 << bit, 'BIT%d' % bit) for bit in range(64) if flags >> bit & 1]
+    """('EXTENDED_REFERENCES', ...) for the bits set in ``flags``."""
+    names = []
+    while flags:
+        bit = flags & -flags  # lowest set bit
+        names.append(FLAG_NAMES.get(bit, 'BIT%d' % (bit.bit_length() - 1)))
+        flags ^= bit
+    return tuple(names)
 
 
 def gen_digest(challenge, cookie):

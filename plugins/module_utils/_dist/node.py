@@ -122,7 +122,7 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
         report['stage'] = conn.stage
         conn.close()
         raise
-    report.update(stage='connected', peer_name=peer.name, peer_flags=flag_names(peer.flags),
+    report.update(stage='connected', peer_name=peer.name, peer_flags=list(flag_names(peer.flags)),
                   peer_creation=peer.creation, peer_version=peer.version, status=peer.status)
     return NodeConnection(conn, peer, our_node, creation, host, port)
 
