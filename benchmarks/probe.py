@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Probe and codec speed, each against its baseline measured in the same run.
 
 (a) our in-process probe (EPMD lookup + connect + handshake + ack check), plain and TLS;
@@ -82,8 +81,8 @@ def erldistpy_probe(target, epmd):
 
 
 def line(label, stats, unit='ms'):
-    print('  %-44s median %8.3f %s   p90 %8.3f %s   (%d runs)' % (label, stats['median'], unit, stats['p90'], unit,
-                                                                   stats['runs']))
+    values = (label, stats['median'], unit, stats['p90'], unit, stats['runs'])
+    print('  %-44s median %8.3f %s   p90 %8.3f %s   (%d runs)' % values)
 
 
 def verdict(label, ok):

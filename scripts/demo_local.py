@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local demo: start a private EPMD and two OTP nodes on loopback, probe
 them with the collection's modules through ansible-playbook, stop them by PID.
 
@@ -16,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'tests'))
-import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import  (makes the collection importable)
+# conftest makes this checkout importable as ansible_collections.beamsec.cluster
+import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 from tests.support.otp import Epmd, Node, free_port  # noqa: E402  pylint: disable=wrong-import-position
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fuzz the ETF decoder and every parser that reads a peer's bytes.
 
 Random and mutated inputs (bit flips, byte swaps, truncation, splices, huge
@@ -18,7 +17,6 @@ import socket
 import struct
 import sys
 import time
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,8 +214,8 @@ def run(count, seed, report_every=0):
             stats['per_target'][target.__name__] += 1
             stats['count'] = index + 1
             if report_every and (index + 1) % report_every == 0:
-                print('%d inputs, %d findings, %.0f s' % (index + 1, len(stats['findings']),
-                                                            time.monotonic() - started), flush=True)
+                elapsed = time.monotonic() - started
+                print('%d inputs, %d findings, %.0f s' % (index + 1, len(stats['findings']), elapsed), flush=True)
     finally:
         signal.signal(signal.SIGALRM, previous)
     stats['seconds'] = round(time.monotonic() - started, 1)

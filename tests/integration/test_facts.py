@@ -83,3 +83,17 @@ def test_rpc_reports_failures_on_the_node(plain_node):
         assert rpc.call(conn, 'lists', 'reverse', [[1, 2, 3]]) == [3, 2, 1]
     finally:
         conn.close()
+
+
+def test_ticks_are_answered_while_we_wait(epmd, nodes):
+    """net_ticktime 4: a peer silent for ~4 s is dropped, so a 6 s call only
+    returns if our reads answered the node's ticks meanwhile."""
+    from tests.support.otp import Node
+    nodes.append(Node('ticker', epmd, args=['-kernel', 'net_ticktime', '4']))
+    target = nodes[-1]
+    conn = node.connect_node(node=target.name, cookie=target.cookie.encode(), epmd_port=epmd.port)
+    try:
+        assert rpc.call(conn, 'timer', 'sleep', [6000], timeout=10) == 'ok'
+        assert str(conn.our_node) in [str(n) for n in rpc.call(conn, 'erlang', 'nodes', [Atom('hidden')])]
+    finally:
+        conn.close()
