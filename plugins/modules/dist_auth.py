@@ -21,13 +21,7 @@ description:
 author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+  - beamsec.cluster.attributes.INFO_MODULE
 options:
   expect:
     description:

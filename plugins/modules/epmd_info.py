@@ -16,13 +16,8 @@ description:
     every node name and port it gives away, or why nothing answered.
   - Run it from an outsider to check that EPMD is not exposed, from a peer to check that it is reachable.
 author: beamsec.cluster maintainers (@beamsec)
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+extends_documentation_fragment:
+  - beamsec.cluster.attributes.INFO_MODULE
 options:
   host:
     description: Address of the host whose EPMD to ask.

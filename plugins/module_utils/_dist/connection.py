@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import select
 import socket
@@ -133,8 +134,20 @@ class Connection:
             self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
 
-    def send(self, data):
+    @contextlib.contextmanager
+    def _io_errors(self, what):
+        """Socket and TLS failures as DistErrors that name the stage."""
         try:
+            yield
+        except socket.timeout:
+            raise Timeout('%s not done within %gs (at %s)' % (what, self.deadline.timeout, self.stage), self.stage)
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc)
+        except OSError as exc:
+            raise self._os_error(exc)
+
+    def send(self, data):
+        with self._io_errors('send'):
             if self.tls:
                 self.sock.settimeout(self.deadline.remaining(self.stage))
                 self.sock.sendall(data)
@@ -145,16 +158,10 @@ class Connection:
                     view = view[self.sock.send(view):]
                 except BlockingIOError:
                     self._wait(select.POLLOUT)
-        except socket.timeout:
-            raise Timeout('send not done within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
-        except ssl.SSLError as exc:
-            raise self._tls_error(exc)
-        except OSError as exc:
-            raise self._os_error(exc)
 
     def _recv_chunk(self, most):
         """Up to ``most`` bytes; b'' when the peer has closed."""
-        try:
+        with self._io_errors('receive'):
             if self.tls:
                 self.sock.settimeout(self.deadline.remaining(self.stage))
                 return self.sock.recv(most)
@@ -164,12 +171,6 @@ class Connection:
                     return self.sock.recv(most)
                 except BlockingIOError:
                     self._wait(select.POLLIN)
-        except socket.timeout:
-            raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
-        except ssl.SSLError as exc:
-            raise self._tls_error(exc)
-        except OSError as exc:
-            raise self._os_error(exc)
 
     def recv_exact(self, count):
         """Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
