@@ -51,7 +51,7 @@ def _looks_like_tls(header):
     return len(header) >= 2 and header[0] in (0x15, 0x16) and header[1] == 0x03
 
 
-def open_tcp(host, port, deadline, stage='connect', refused=Refused):
+def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=True):
     """TCP connect; every socket failure becomes a DistError with an outcome."""
     try:
         sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
@@ -65,7 +65,8 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused):
         if exc.errno in _UNREACHABLE:
             raise Unreachable('%s:%s unreachable: %s' % (host, port, exc.strerror), stage)
         raise ProtocolError('connect to %s:%s failed: %s' % (host, port, exc), stage)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
@@ -80,6 +81,8 @@ class Connection:
         self.stage = 'connect'
         self.tls_info = None
         self._buf = bytearray()
+        self._poller = None
+        self._polling = 0
         if not tls:
             sock.setblocking(False)
 
@@ -128,9 +131,13 @@ class Connection:
     # Plain TCP runs non-blocking with our own poll() against the deadline: no
     # settimeout() system call per read. TLS keeps Python's socket timeouts.
     def _wait(self, events):
-        poller = select.poll()
-        poller.register(self.sock, events)
-        if not poller.poll(max(1, int(self.deadline.remaining(self.stage) * 1000.0 + 0.999))):
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.sock, events)
+        elif events != self._polling:
+            self._poller.modify(self.sock, events)
+        self._polling = events
+        if not self._poller.poll(max(1, int(self.deadline.remaining(self.stage) * 1000.0 + 0.999))):
             self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
 
@@ -165,12 +172,12 @@ class Connection:
             if self.tls:
                 self.sock.settimeout(self.deadline.remaining(self.stage))
                 return self.sock.recv(most)
-            self.deadline.remaining(self.stage)  # a peer that dribbles still meets the deadline
             while True:
+                self._wait(select.POLLIN)  # checks the deadline too, so a dribbling peer cannot extend it
                 try:
                     return self.sock.recv(most)
-                except BlockingIOError:
-                    self._wait(select.POLLIN)
+                except BlockingIOError:  # a spurious wake-up
+                    continue
 
     def recv_exact(self, count):
         """Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
@@ -185,19 +192,19 @@ class Connection:
         del buf[:count]
         return data
 
-    def recv_to_close(self, limit):
-        """Everything the peer sends until it closes (EPMD answers this way)."""
-        chunks = [bytes(self._buf)]
-        size = len(self._buf)
+    def recv_to_close(self, limit, complete=None):
+        """What the peer sends until it closes (EPMD answers this way), or until
+        ``complete(data)`` says the answer is whole, which saves waiting for the close."""
+        data = bytes(self._buf)
         del self._buf[:]
-        while True:
+        while not (complete and complete(data)):
             chunk = self._recv_chunk(65536)
             if not chunk:
-                return b''.join(chunks)
-            size += len(chunk)
-            if size > limit:
+                break
+            data += chunk
+            if len(data) > limit:
                 raise ProtocolError('answer larger than %d bytes (at %s)' % (limit, self.stage), self.stage)
-            chunks.append(chunk)
+        return data
 
     # -- frames
     def send_frame(self, payload):

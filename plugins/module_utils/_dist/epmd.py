@@ -32,13 +32,13 @@ NodeInfo = namedtuple('NodeInfo', 'name port node_type protocol highest_version 
 _NAME_LINE = re.compile(r'^name (.+) at port (\d+)$')
 
 
-def _request(host, port, payload, deadline, stage):
-    sock = open_tcp(host, port, deadline, stage, refused=NoEpmd)
+def _request(host, port, payload, deadline, stage, complete=None):
+    sock = open_tcp(host, port, deadline, stage, refused=NoEpmd, nodelay=False)
     conn = Connection(sock, deadline)
     conn.stage = stage
     try:
         conn.send(struct.pack('>H', len(payload)) + payload)
-        return conn.recv_to_close(NAMES_LIMIT)
+        return conn.recv_to_close(NAMES_LIMIT, complete)
     finally:
         conn.close()
 
@@ -56,6 +56,18 @@ def parse_names(answer):
         elif line.strip():
             raise ProtocolError('unexpected EPMD NAMES line %r' % line[:80], 'epmd_names')
     return epmd_port, registered
+
+
+def _port2_resp_complete(answer):
+    """A whole PORT2_RESP: the error form, or all its length-prefixed fields."""
+    if len(answer) < 2:
+        return False
+    if answer[1] != 0:
+        return True
+    if len(answer) < 14:
+        return False
+    end = 12 + struct.unpack_from('>H', answer, 10)[0]
+    return len(answer) >= end + 2 and len(answer) >= end + 2 + struct.unpack_from('>H', answer, end)[0]
 
 
 def parse_port2_resp(answer, name=''):
@@ -88,6 +100,7 @@ def port_please2(host, name, port=EPMD_PORT, timeout=5.0, deadline=None):
     deadline = deadline or Deadline(timeout)
     request = bytes((PORT_PLEASE2_REQ,)) + name.encode('utf-8')
     try:
-        return parse_port2_resp(_request(host, port, request, deadline, 'epmd_port_please'), name)
+        answer = _request(host, port, request, deadline, 'epmd_port_please', _port2_resp_complete)
+        return parse_port2_resp(answer, name)
     except NotRegistered as exc:
         raise NotRegistered('EPMD at %s:%s has no node named %r' % (host, port, name), exc.stage)
