@@ -17,6 +17,7 @@ description:
   - Reports C(connect_all), C(dist_auto_connect), the protocol, the listen interface, range and actual sockets,
     C(net_ticktime), connected nodes and how the node finds EPMD.
   - Fails, with RV(outcome), when the node cannot be reached or does not accept the cookie.
+  - O(timeout) bounds the whole task, connection and every call together.
 author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
@@ -127,6 +128,7 @@ facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ACCEPTED, DistError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import connect_node
@@ -145,9 +147,10 @@ def main():
         module.warn(warning)
     report = {}
     conn = None
+    deadline = Deadline(module.params['timeout'])  # one budget for the connection and every call
     try:
-        conn = connect_node(report=report, **kwargs)
-        facts = node_facts(conn, timeout=module.params['timeout'])
+        conn = connect_node(report=report, deadline=deadline, **kwargs)
+        facts = node_facts(conn, deadline=deadline)
     except DistError as exc:
         module.fail_json(msg='%s: %s' % (exc.outcome, exc), outcome=exc.outcome, connection=report)
     finally:

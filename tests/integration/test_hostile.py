@@ -189,3 +189,31 @@ def test_reset_during_handshake_is_reported(hostile):
     report, dummy = probe_peer(hostile(reset))
     assert report['outcome'] == 'protocol_error'
     assert report['stage'] == 'recv_status'
+
+
+def test_alive_status_is_answered_true(hostile):
+    seen = {}
+
+    def alive(sock):
+        recv_frame(sock)
+        send_frame(sock, b'salive')
+        seen['answer'] = recv_frame(sock)
+    report, dummy = probe_peer(hostile(alive), timeout=1)
+    assert seen['answer'] == b'strue'
+    assert report['outcome'] in ('timeout', 'protocol_error')  # the fake stops after the status
+
+
+def test_dist_info_budget_covers_every_call(hostile):
+    """A node that answers the handshake and then nothing: facts fail within one timeout."""
+    from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
+    from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+    peer = hostile(silent_after_handshake)
+    deadline = Deadline(0.8)
+    started = time.monotonic()
+    conn = node.connect_node(host=LOOPBACK, port=peer.port, cookie=COOKIE, deadline=deadline)
+    try:
+        with pytest.raises(Timeout):
+            node_facts(conn, deadline=deadline)
+    finally:
+        conn.close()
+    assert time.monotonic() - started < 1.3

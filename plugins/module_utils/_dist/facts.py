@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Port
 
 KERNEL = Atom('kernel')
@@ -49,12 +50,12 @@ def jsonable(value):
 
 
 class _Reader:
-    def __init__(self, conn, timeout):
+    def __init__(self, conn, deadline):
         self.conn = conn
-        self.timeout = timeout
+        self.deadline = deadline
 
     def call(self, module, function, *args):
-        return rpc.call(self.conn, module, function, args, timeout=self.timeout)
+        return rpc.call(self.conn, module, function, args, deadline=self.deadline)
 
     def kernel_env(self, key):
         """application:get_env(kernel, Key): the value, or None when unset."""
@@ -91,9 +92,9 @@ class _Reader:
         return found
 
 
-def node_facts(conn, timeout=5.0):
-    """Everything dist_info reports, as JSON-ready values."""
-    read = _Reader(conn, timeout)
+def node_facts(conn, timeout=5.0, deadline=None):
+    """Everything dist_info reports, as JSON-ready values; all calls share one deadline."""
+    read = _Reader(conn, deadline or Deadline(timeout))
     connect_all_env = read.kernel_env('connect_all')
     connect_all_arg = read.argument('connect_all')
     auto_connect = read.kernel_env('dist_auto_connect')

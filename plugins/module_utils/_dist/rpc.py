@@ -34,13 +34,15 @@ class BadRpc(DistError):
         self.reason = reason
 
 
-def call(node_conn, module, function, args=(), timeout=5.0):
-    """Return what Module:Function(Args...) returns on the node; BadRpc if it fails."""
+def call(node_conn, module, function, args=(), timeout=5.0, deadline=None):
+    """Return what Module:Function(Args...) returns on the node; BadRpc if it fails.
+
+    ``deadline`` (shared by several calls) wins over ``timeout`` (this call alone)."""
     me = node_conn.make_pid()
     ref = node_conn.make_ref()
     request = (Atom('call'), Atom(module), Atom(function), list(args), me)
     previous = node_conn.deadline
-    node_conn.deadline = Deadline(timeout)
+    node_conn.deadline = deadline or Deadline(timeout)
     node_conn.conn.stage = 'rpc %s:%s/%d' % (module, function, len(args))
     try:
         node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
