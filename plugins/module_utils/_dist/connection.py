@@ -23,7 +23,7 @@ import struct
 import time
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    Closed, DistError, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Unreachable)
+    Closed, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Unreachable)
 
 HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge with a 1020-byte name
 MESSAGE_FRAME_LIMIT = 64 * 1024 * 1024
@@ -73,18 +73,17 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
 class Connection:
     """A socket, its framing (2 or 4 bytes) and the probe's deadline."""
 
-    def __init__(self, sock, deadline, tls=False):
+    def __init__(self, sock, deadline):
         self.sock = sock
         self.deadline = deadline
-        self.tls = tls
-        self.header = 4 if tls else 2
+        self.tls = False  # until start_tls()
+        self.header = 2
         self.stage = 'connect'
         self.tls_info = None
         self._buf = bytearray()
         self._poller = None
         self._polling = 0
-        if not tls:
-            sock.setblocking(False)
+        sock.setblocking(False)
 
     # -- TLS
     def start_tls(self, context, server_hostname=None):
@@ -121,8 +120,6 @@ class Connection:
         return TlsRejected('TLS refused by the node: %s' % reason, self.stage)
 
     def _os_error(self, exc):
-        if isinstance(exc, DistError):
-            return exc
         if exc.errno in _CLOSED:
             return Closed('connection reset by the peer', self.stage)
         return ProtocolError('socket error: %s' % exc, self.stage)
