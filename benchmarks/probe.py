@@ -11,6 +11,7 @@ would put it in argv); the work it does is the same.
 
 import functools
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -53,18 +54,25 @@ def timed(func, runs):
 
 
 def interleaved(funcs, runs):
-    """Time several functions in turn, run by run, so that drift on the node
-    side (GC, schedulers) falls on all of them alike."""
+    """Time several functions in turn, run by run and in a shuffled order, so
+    that drift on the node side (GC, schedulers, the previous connection's
+    teardown) falls on all of them alike."""
     samples = [[] for dummy in funcs]
+    cpu = [[] for dummy in funcs]
+    triples = list(zip(funcs, samples, cpu))
+    order = random.Random(4369)
     for dummy in range(runs):
-        for func, bucket in zip(funcs, samples):
-            start = time.perf_counter()
+        order.shuffle(triples)
+        for func, bucket, cpu_bucket in triples:
+            start, start_cpu = time.perf_counter(), time.process_time()
             func()
+            cpu_bucket.append((time.process_time() - start_cpu) * 1e6)
             bucket.append((time.perf_counter() - start) * 1000.0)
     result = []
-    for bucket in samples:
+    for bucket, cpu_bucket in zip(samples, cpu):
         bucket.sort()
-        result.append({'median': statistics.median(bucket), 'p90': bucket[int(len(bucket) * 0.9) - 1], 'runs': runs})
+        result.append({'median': statistics.median(bucket), 'p90': bucket[int(len(bucket) * 0.9) - 1], 'runs': runs,
+                       'cpu_us': statistics.mean(cpu_bucket)})
     return result
 
 
@@ -139,6 +147,8 @@ def main():
         line('(c) erldistpy 0.1.7 Node() + close, plain', c_edp)
         print('  ratios: erl / beamsec = %.0fx; erldistpy / beamsec = %.2fx'
               % (b_erl['median'] / a_plain['median'], c_edp['median'] / a_plain['median']))
+        print('  client CPU per probe (mean): beamsec %.0f us, erldistpy %.0f us; the rest is kernel and node'
+              % (a_plain['cpu_us'], c_edp['cpu_us']))
 
         print('ETF decode of a ~1 MB mixed term made by erlang:term_to_binary/1')
         oracle = EtfOracle()

@@ -14,8 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import errno
+import functools
 import select
 import socket
 import ssl
@@ -68,6 +68,24 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
     if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _io_errors(what):
+    """Method decorator: socket and TLS failures as DistErrors that name the stage."""
+    def decorate(method):
+        @functools.wraps(method)
+        def mapped(self, *args):
+            try:
+                return method(self, *args)
+            except socket.timeout:
+                raise Timeout('%s not done within %gs (at %s)' % (what, self.deadline.timeout, self.stage),
+                              self.stage)
+            except ssl.SSLError as exc:
+                raise self._tls_error(exc)
+            except OSError as exc:
+                raise self._os_error(exc)
+        return mapped
+    return decorate
 
 
 class Connection:
@@ -138,43 +156,31 @@ class Connection:
             self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
 
-    @contextlib.contextmanager
-    def _io_errors(self, what):
-        """Socket and TLS failures as DistErrors that name the stage."""
-        try:
-            yield
-        except socket.timeout:
-            raise Timeout('%s not done within %gs (at %s)' % (what, self.deadline.timeout, self.stage), self.stage)
-        except ssl.SSLError as exc:
-            raise self._tls_error(exc)
-        except OSError as exc:
-            raise self._os_error(exc)
-
+    @_io_errors('send')
     def send(self, data):
-        with self._io_errors('send'):
-            if self.tls:
-                self.sock.settimeout(self.deadline.remaining(self.stage))
-                self.sock.sendall(data)
-                return
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[self.sock.send(view):]
-                except BlockingIOError:
-                    self._wait(select.POLLOUT)
+        if self.tls:
+            self.sock.settimeout(self.deadline.remaining(self.stage))
+            self.sock.sendall(data)
+            return
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view):]
+            except BlockingIOError:
+                self._wait(select.POLLOUT)
 
+    @_io_errors('receive')
     def _recv_chunk(self, most):
         """Up to ``most`` bytes; b'' when the peer has closed."""
-        with self._io_errors('receive'):
-            if self.tls:
-                self.sock.settimeout(self.deadline.remaining(self.stage))
+        if self.tls:
+            self.sock.settimeout(self.deadline.remaining(self.stage))
+            return self.sock.recv(most)
+        while True:
+            self._wait(select.POLLIN)  # checks the deadline too, so a dribbling peer cannot extend it
+            try:
                 return self.sock.recv(most)
-            while True:
-                self._wait(select.POLLIN)  # checks the deadline too, so a dribbling peer cannot extend it
-                try:
-                    return self.sock.recv(most)
-                except BlockingIOError:  # a spurious wake-up
-                    continue
+            except BlockingIOError:  # a spurious wake-up
+                continue
 
     def recv_exact(self, count):
         """Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
