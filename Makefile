@@ -3,8 +3,10 @@ VENV   := .cache/venv
 PY     := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(abspath .cache/collections)
+export CONTAINERS_CONF := $(abspath lab/containers.conf)
+LAB_INVENTORY := .cache/lab/inventory.yml
 
-.PHONY: deps test unit integration lint sanity fuzz bench demo build clean link
+.PHONY: deps test unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link
 
 deps:
 	@scripts/install-deps.sh
@@ -13,10 +15,10 @@ link:
 	@mkdir -p .cache/collections/ansible_collections/beamsec
 	@ln -sfn $(abspath .) .cache/collections/ansible_collections/beamsec/cluster
 
-## The test suite CI runs: unit + integration (real OTP nodes) + fuzz sample, then lint and sanity.
+## The test suite CI runs: unit + integration (real OTP nodes) + fuzz sample, lint, sanity, molecule on the lab.
 test: deps link
 	$(PY) -m pytest -q tests
-	$(MAKE) --no-print-directory lint sanity
+	$(MAKE) --no-print-directory lint sanity molecule
 
 unit: deps link
 	$(PY) -m pytest -q tests/unit
@@ -37,12 +39,30 @@ fuzz: deps link
 bench: deps link
 	$(PY) benchmarks/probe.py
 
-## The demo: real local OTP nodes, probed by the collection's modules through ansible-playbook.
+## The demo: the lab (3 cluster hosts + 1 outsider), the app deployed, what the outsider sees.
 demo: deps link
+	$(PY) lab/lab.py up
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_app.yml
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
+
+## Two local OTP nodes on loopback probed by the modules (no lab needed).
+demo-local: deps link
 	$(PY) scripts/demo_local.py
+
+lab: deps link
+	$(PY) lab/lab.py up
+
+lab-down:
+	python3 lab/lab.py down
+
+lab-image: deps
+	$(PY) lab/lab.py build --force
+
+molecule: deps link
+	$(VENV)/bin/molecule test
 
 build:
 	ansible-galaxy collection build --force --output-path .cache/dist .
 
-clean:
+clean: lab-down
 	rm -rf .cache .pytest_cache .hypothesis tests/output
