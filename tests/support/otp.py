@@ -51,6 +51,7 @@ class Epmd:
                 return
             except DistError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
                     raise RuntimeError('epmd did not start on port %d' % self.port)
                 time.sleep(0.02)
 
@@ -81,7 +82,11 @@ class Node:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          env=env, cwd=str(self.home))
         if register:
-            self.wait_registered()
+            try:
+                self.wait_registered()
+            except RuntimeError:
+                self.stop()  # a node that failed to come up is still ours to kill
+                raise
 
     def wait_registered(self, timeout=20):
         deadline = time.monotonic() + timeout
@@ -96,7 +101,7 @@ class Node:
         raise RuntimeError('node %s never registered: %s' % (self.name, self.log.read_text()))
 
     def wait_listening(self, port, timeout=20):
-        """For EPMD-less nodes: wait until the distribution port accepts."""
+        """For EPMD-less nodes: wait until the distribution port accepts (the caller stops the node)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
