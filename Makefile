@@ -27,7 +27,7 @@ integration: deps link
 	$(PY) -m pytest -q tests/integration
 
 lint: deps link
-	$(VENV)/bin/ansible-lint --profile production --offline
+	$(VENV)/bin/ansible-lint --profile production
 
 sanity: deps
 	scripts/sanity.sh

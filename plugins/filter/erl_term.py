@@ -42,6 +42,7 @@ _value:
 '''
 
 import ipaddress
+import math
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -65,7 +66,7 @@ def erl_term(value, strings='atom'):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value or value in (float('inf'), float('-inf')):
+        if math.isnan(value) or math.isinf(value):
             raise AnsibleFilterError('erl_term: Erlang has no float %r' % value)
         mantissa, exp, exponent = repr(value).partition('e')
         if '.' not in mantissa:  # Erlang wants 1.0e20, not 1e+20
@@ -100,14 +101,6 @@ def erl_ip(address):
     return '{%s}' % ','.join(str(word) for word in words)
 
 
-def ip_in_network(address, network):
-    """Is the address inside the CIDR network?"""
-    try:
-        return ipaddress.ip_address(str(address)) in ipaddress.ip_network(str(network), strict=False)
-    except ValueError:
-        return False
-
-
 class FilterModule(object):
     def filters(self):
-        return {'erl_term': erl_term, 'erl_ip': erl_ip, 'ip_in_network': ip_in_network}
+        return {'erl_term': erl_term, 'erl_ip': erl_ip}

@@ -3,7 +3,8 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.beamsec.cluster.plugins.filter.erl_term import erl_ip, erl_term, ip_in_network
+from ansible_collections.beamsec.cluster.plugins.filter.erl_term import erl_ip, erl_term
+from ansible_collections.beamsec.cluster.plugins.test.ip_in_network import ip_in_network
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from tests.support.strict import same
 
