@@ -39,10 +39,16 @@ fuzz: deps link
 bench: deps link
 	$(PY) benchmarks/probe.py
 
-## The demo: the lab (3 cluster hosts + 1 outsider), the app deployed, what the outsider sees.
+## The demo: a fresh lab (3 cluster hosts + 1 outsider), the app as OTP ships it, what the
+## outsider sees; then playbooks/harden.yml, and what the outsider sees after.
 demo: deps link
+	$(PY) lab/lab.py down
 	$(PY) lab/lab.py up
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_app.yml
+	@echo "=== BEFORE hardening: the outsider's view ==="
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/harden.yml
+	@echo "=== AFTER hardening: the outsider's view ==="
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
 
 ## Two local OTP nodes on loopback probed by the modules (no lab needed).
@@ -59,7 +65,7 @@ lab-image: deps
 	$(PY) lab/lab.py build --force
 
 molecule: deps link
-	$(VENV)/bin/molecule test
+	$(VENV)/bin/molecule test --all
 
 build:
 	ansible-galaxy collection build --force --output-path .cache/dist .
