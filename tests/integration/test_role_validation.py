@@ -1,0 +1,109 @@
+"""Each bad variable fails in the role's first (validation) task, naming the variable,
+before anything changes: every case runs in check mode on this machine."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PLAYBOOK = Path(__file__).with_name('playbooks') / 'role_validation.yml'
+_BESIDE = Path(sys.executable).with_name('ansible-playbook')
+GOOD_COOKIE = 'Zq8-vW3.kP9_xL2~mN7-bR4.tY6_cH1~jD5-fG0.sA8'
+DIST = {'beamsec_dist_address': '127.0.0.1'}
+
+
+def host_address():
+    """An IPv4 address Ansible lists for this machine (loopback is not among them)."""
+    for line in subprocess.run(['ip', '-o', '-4', 'addr', 'show', 'scope', 'global'], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        return line.split()[3].split('/')[0]
+    return '127.0.0.1'
+
+
+# (id, role, variables, words the message must contain)
+CASES = [
+    ('net-none', 'private_net', {}, 'set beamsec_private_address, beamsec_private_interface or beamsec_private_cidr'),
+    ('net-cidr-syntax', 'private_net', {'beamsec_private_cidr': '10.0.0.0'}, 'a CIDR such as'),
+    ('net-address-absent', 'private_net', {'beamsec_private_address': '10.99.0.1'},
+     'beamsec_private_address=10.99.0.1 is not an address of this host'),
+    ('net-interface-absent', 'private_net', {'beamsec_private_interface': 'nosuch0'},
+     'beamsec_private_interface=nosuch0 does not exist'),
+    ('net-cidr-no-match', 'private_net', {'beamsec_private_cidr': '10.255.255.0/24'}, 'select 0 addresses'),
+    ('net-disagree', 'private_net', {'beamsec_private_address': host_address(), 'beamsec_private_cidr': '240.0.0.0/8'},
+     'select 0 addresses'),
+    ('cookie-known-default', 'cookie', {'beamsec_cookie': 'monster'}, 'beamsec_cookie is weak'),
+    ('cookie-short', 'cookie', {'beamsec_cookie': 'Ab1-xyz'}, 'beamsec_cookie is weak'),
+    ('cookie-one-class', 'cookie', {'beamsec_cookie': 'a' * 40}, 'beamsec_cookie is weak'),
+    ('cookie-space', 'cookie', {'beamsec_cookie': 'Abc def ' * 5}, 'beamsec_cookie is weak'),
+    ('cookie-min-length', 'cookie', {'beamsec_cookie_min_length': 10}, 'beamsec_cookie_min_length=10 must be at least 20'),
+    ('cookie-home-relative', 'cookie', {'beamsec_node_home': 'var/lib/beam'}, 'beamsec_node_home=var/lib/beam must be absolute'),
+    ('cookie-user-syntax', 'cookie', {'beamsec_node_user': 'Bad User'}, 'beamsec_node_user=Bad User must be a user name'),
+    ('cookie-user-missing', 'cookie', {'beamsec_cookie': GOOD_COOKIE, 'beamsec_node_user': 'nosuchuser'},
+     'beamsec_node_user=nosuchuser does not exist'),
+    ('epmd-mode', 'epmd', dict(DIST, beamsec_epmd_mode='off'), 'beamsec_epmd_mode'),
+    ('epmd-no-address', 'epmd', {}, 'beamsec_dist_address'),
+    ('dist-flavour-planned', 'dist', dict(DIST, beamsec_flavour='elixir'), 'beamsec_flavour=elixir: only erlang'),
+    ('dist-flavour-unknown', 'dist', dict(DIST, beamsec_flavour='java'), 'beamsec_flavour'),
+    ('dist-node-name', 'dist', dict(DIST, beamsec_node_name='app@host'), 'beamsec_node_name=app@host'),
+    ('dist-port-low', 'dist', dict(DIST, beamsec_dist_port_min=80), 'beamsec_dist_port_min=80'),
+    ('dist-range-reversed', 'dist', dict(DIST, beamsec_dist_port_min=9200, beamsec_dist_port_max=9100),
+     '1024 <= min <= max <= 65535'),
+    ('dist-port-high', 'dist', dict(DIST, beamsec_dist_port_max=70000), 'beamsec_dist_port_max=70000'),
+    ('dist-range-epmd', 'dist', dict(DIST, beamsec_dist_port_min=4000, beamsec_dist_port_max=5000), 'includes 4369'),
+    ('dist-epmdless-range', 'dist', dict(DIST, beamsec_epmd_mode='none', beamsec_dist_port_max=9105),
+     'beamsec_epmd_mode=none needs one fixed port'),
+    ('dist-ticktime', 'dist', dict(DIST, beamsec_net_ticktime=1), 'beamsec_net_ticktime=1 is below 4 seconds'),
+    ('dist-auto-connect', 'dist', dict(DIST, beamsec_dist_auto_connect='always'), 'beamsec_dist_auto_connect'),
+    ('dist-inet6-on-ipv4', 'dist', dict(DIST, beamsec_proto_dist='inet6_tcp'), 'needs an IPv6 private address'),
+    ('dist-proto-unknown', 'dist', dict(DIST, beamsec_proto_dist='inet_tls'), 'beamsec_proto_dist'),
+    ('dist-setcookie', 'dist', dict(DIST, beamsec_vm_args_extra=['-setcookie x']), 'must not carry -setcookie'),
+    ('dist-port-type', 'dist', dict(DIST, beamsec_dist_port_min='abc'), 'beamsec_dist_port_min'),
+    ('dist-no-address', 'dist', {}, 'beamsec_dist_address'),
+    ('firewall-bad-peer', 'firewall', {'beamsec_firewall_peers': ['not-an-ip']}, "must list the cluster peers' IP"),
+    ('firewall-no-peers', 'firewall', {'beamsec_cluster_group': 'nosuchgroup'}, "must list the cluster peers' IP"),
+    ('node-service-name', 'node', {'beamsec_service_name': 'bad name!'}, 'beamsec_service_name=bad name! a unit name'),
+    ('node-erl-relative', 'node', {'beamsec_erl': 'bin/erl'}, 'beamsec_erl=bin/erl absolute'),
+]
+
+
+@pytest.fixture(scope='module')
+def outcomes(tmp_path_factory):
+    directory = tmp_path_factory.mktemp('validation')
+    hosts = {}
+    for case_id, role, variables, dummy in CASES:
+        hosts[case_id] = dict(variables, case_role=role, ansible_connection='local',
+                              ansible_python_interpreter=sys.executable)
+    inventory = directory / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'cases': {'hosts': hosts}}}}))
+    result = subprocess.run(
+        [str(_BESIDE) if _BESIDE.exists() else 'ansible-playbook', '-i', str(inventory), '--check', '--diff',
+         '--forks', '8', str(PLAYBOOK)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1'))
+    report = json.loads(result.stdout[result.stdout.index('{'):])
+    found = {}
+    for play in report['plays']:
+        for task in play['tasks']:
+            if task['task']['name'] == 'Report the refusal':
+                for host, outcome in task['hosts'].items():
+                    found[host] = outcome['msg']
+    return found, report['stats']
+
+
+@pytest.mark.parametrize('case_id,role,variables,expected', CASES, ids=[c[0] for c in CASES])
+def test_refused_first_with_the_variable_named(outcomes, case_id, role, variables, expected):
+    found, stats = outcomes
+    assert case_id in found, 'role %s accepted %r' % (role, variables)
+    refusal = found[case_id]
+    assert expected in ' '.join(refusal['error'].split()), refusal
+    # the refusal comes from argument validation or the role's own first, validating task
+    assert refusal['task'].startswith(('Validat', 'Check that')), refusal
+    assert stats[case_id]['changed'] == 0, stats[case_id]
+
+
+def test_at_least_thirty_cases():
+    assert len(CASES) >= 30
