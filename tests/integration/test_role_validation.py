@@ -14,6 +14,7 @@ PLAYBOOK = Path(__file__).with_name('playbooks') / 'role_validation.yml'
 _BESIDE = Path(sys.executable).with_name('ansible-playbook')
 GOOD_COOKIE = 'Zq8-vW3.kP9_xL2~mN7-bR4.tY6_cH1~jD5-fG0.sA8'
 DIST = {'beamsec_dist_address': '127.0.0.1'}
+TLS = dict(DIST, beamsec_tls_enabled=True)
 
 
 def host_address():
@@ -65,6 +66,14 @@ CASES = [
     ('dist-no-address', 'dist', {}, 'beamsec_dist_address'),
     ('firewall-bad-peer', 'firewall', {'beamsec_firewall_peers': ['not-an-ip']}, "must list the cluster peers' IP"),
     ('firewall-no-peers', 'firewall', {'beamsec_cluster_group': 'nosuchgroup'}, "must list the cluster peers' IP"),
+    ('tls-12-without-opt-in', 'tls_dist', dict(TLS, beamsec_tls_versions=['tlsv1.3', 'tlsv1.2']),
+     'set beamsec_tls_allow_tls12=true'),
+    ('tls-unknown-version', 'tls_dist', dict(TLS, beamsec_tls_versions=['sslv3']), 'beamsec_tls_versions'),
+    ('tls-ca-without-key', 'tls_dist', dict(TLS, beamsec_tls_ca_cert='/etc/hostname'),
+     'set both beamsec_tls_ca_cert and beamsec_tls_ca_key'),
+    ('tls-ca-missing', 'tls_dist', dict(TLS, beamsec_tls_ca_cert='/nonexistent/ca.pem', beamsec_tls_ca_key='/etc/hostname'),
+     'beamsec_tls_ca_cert=/nonexistent/ca.pem is not a file'),
+    ('tls-days', 'tls_dist', dict(TLS, beamsec_tls_cert_days=0), 'beamsec_tls_cert_days must be at least 1'),
     ('node-service-name', 'node', {'beamsec_service_name': 'bad name!'}, 'beamsec_service_name=bad name! a unit name'),
     ('node-erl-relative', 'node', {'beamsec_erl': 'bin/erl'}, 'beamsec_erl=bin/erl absolute'),
 ]

@@ -1,0 +1,22 @@
+"""TLS files and flags on each host."""
+
+
+def test_key_and_certificates(host):
+    key = host.file('/etc/beamsec/app/tls/node.key')
+    assert key.user == 'beam' and key.mode == 0o400
+    for name in ('ca.pem', 'node.pem'):
+        assert host.file('/etc/beamsec/app/tls/%s' % name).mode == 0o444
+    assert host.file('/etc/beamsec/app/tls').mode == 0o750
+
+
+def test_optfile_demands_mutual_tls13(host):
+    optfile = host.file('/etc/beamsec/app/ssl_dist.conf').content_string
+    assert optfile.count('{verify, verify_peer}') == 2
+    assert '{fail_if_no_peer_cert, true}' in optfile
+    assert optfile.count("{versions, ['tlsv1.3']}") == 2 or optfile.count('{versions, [tlsv1.3]}') == 0
+    assert 'verify_none' not in optfile
+
+
+def test_vm_args(host):
+    vm_args = host.file('/etc/beamsec/app/vm.args').content_string
+    assert '-proto_dist inet_tls' in vm_args and '-ssl_dist_optfile /etc/beamsec/app/ssl_dist.conf' in vm_args
