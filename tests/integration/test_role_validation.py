@@ -61,7 +61,7 @@ CASES = [
     ('dist-auto-connect', 'dist', dict(DIST, beamsec_dist_auto_connect='always'), 'beamsec_dist_auto_connect'),
     ('dist-inet6-on-ipv4', 'dist', dict(DIST, beamsec_proto_dist='inet6_tcp'), 'needs an IPv6 private address'),
     ('dist-proto-unknown', 'dist', dict(DIST, beamsec_proto_dist='inet_tls'), 'beamsec_proto_dist'),
-    ('dist-setcookie', 'dist', dict(DIST, beamsec_vm_args_extra=['-setcookie x']), 'must not carry -setcookie'),
+    ('dist-setcookie', 'dist', dict(DIST, beamsec_vm_args_extra=['-setcookie x']), 'must not carry the setcookie flag'),
     ('dist-port-type', 'dist', dict(DIST, beamsec_dist_port_min='abc'), 'beamsec_dist_port_min'),
     ('dist-no-address', 'dist', {}, 'beamsec_dist_address'),
     ('firewall-bad-peer', 'firewall', {'beamsec_firewall_peers': ['not-an-ip']}, "must list the cluster peers' IP"),
