@@ -8,9 +8,10 @@ and a private network, built from Debian packages only.
 
 Cluster hosts sit on both networks; outsiders only on the public one. Both
 networks are --internal: no gateway, nothing routes between them or off them,
-so an outsider is really outside and no lab packet can leave the lab. Ansible reaches the hosts with the
-containers.podman.podman connection (podman exec): no sshd, no keys, and
-nothing listening that the firewall role would have to let through.
+so an outsider is really outside and no lab packet can leave the lab.
+Ansible reaches the hosts with the containers.podman.podman connection
+(podman exec): no sshd, no keys, and nothing listening that the firewall role
+would have to let through.
 """
 
 import argparse
