@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 # conftest makes this checkout importable as ansible_collections.beamsec.cluster
 import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 from tests.support.otp import Epmd, Node, free_port  # noqa: E402  pylint: disable=wrong-import-position
+from tests.support.tools import tool  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def main():
@@ -37,9 +38,8 @@ def main():
         with tempfile.NamedTemporaryFile('w', suffix='.json') as handle:
             json.dump(extra, handle)
             handle.flush()
-            playbook = Path(sys.executable).with_name('ansible-playbook')
             return subprocess.call(
-                [str(playbook) if playbook.exists() else 'ansible-playbook', '-i', 'localhost,', '-c', 'local',
+                [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                  '-e', '@' + handle.name, str(ROOT / 'playbooks' / 'demo_probe.yml')],
                 env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.cache' / 'collections')))
     finally:

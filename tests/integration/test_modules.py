@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.otp import free_port
+from tests.support.tools import tool
 
 PLAYBOOKS = Path(__file__).with_name('playbooks')
-# the ansible-playbook beside this interpreter (the project venv), else the one on PATH
-_BESIDE = Path(sys.executable).with_name('ansible-playbook')
-PLAYBOOK_BIN = str(_BESIDE) if _BESIDE.exists() else 'ansible-playbook'
 
 
 def run_playbook(name, extra, *args):
@@ -22,7 +20,7 @@ def run_playbook(name, extra, *args):
     extra_file.chmod(0o600)
     try:
         return subprocess.run(
-            [PLAYBOOK_BIN, '-i', 'localhost,', '-c', 'local', '-e', '@%s' % extra_file,
+            [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', '@%s' % extra_file,
              str(PLAYBOOKS / name)] + list(args),
             capture_output=True, text=True, timeout=300, check=False,
             env=dict(os.environ, ANSIBLE_NOCOLOR='1'))

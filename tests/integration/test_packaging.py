@@ -2,19 +2,14 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.tools import tool
+
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 MODULES = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py'))
-
-
-def tool(name):
-    beside = BIN / name
-    return str(beside) if beside.exists() else name
 
 
 @pytest.fixture(scope='module')

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.tools import tool
+
 PLAYBOOK = Path(__file__).with_name('playbooks') / 'role_validation.yml'
-_BESIDE = Path(sys.executable).with_name('ansible-playbook')
 GOOD_COOKIE = 'Zq8-vW3.kP9_xL2~mN7-bR4.tY6_cH1~jD5-fG0.sA8'
 DIST = {'beamsec_dist_address': '127.0.0.1'}
 TLS = dict(DIST, beamsec_tls_enabled=True)
@@ -89,7 +90,7 @@ def outcomes(tmp_path_factory):
     inventory = directory / 'inventory.yml'
     inventory.write_text(yaml.safe_dump({'all': {'children': {'cases': {'hosts': hosts}}}}))
     result = subprocess.run(
-        [str(_BESIDE) if _BESIDE.exists() else 'ansible-playbook', '-i', str(inventory), '--check', '--diff',
+        [tool('ansible-playbook'), '-i', str(inventory), '--check', '--diff',
          '--forks', '8', str(PLAYBOOK)],
         capture_output=True, text=True, timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1'))
