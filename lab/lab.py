@@ -7,8 +7,9 @@ and a private network, built from Debian packages only.
     python3 lab/lab.py status
 
 Cluster hosts sit on both networks; outsiders only on the public one. Both
-networks are --internal: no gateway, nothing routes between them or off them,
-so an outsider is really outside and no lab packet can leave the lab.
+networks are dual-stack (IPv4 and a ULA IPv6 prefix) and --internal: no
+gateway, nothing routes between them or off them, so an outsider is really
+outside and no lab packet can leave the lab.
 Ansible reaches the hosts with the containers.podman.podman connection
 (podman exec): no sshd, no keys, and nothing listening that the firewall role
 would have to let through.
@@ -35,8 +36,11 @@ LABEL = 'beamsec.lab=1'
 MIRROR = os.environ.get('BEAMSEC_LAB_MIRROR', 'http://deb.debian.org/debian')
 SUITE = 'bookworm'
 NETWORKS = {
-    'public': {'name': PREFIX + '-public', 'subnet': '10.231.10.0/24', 'prefix': '10.231.10.'},
-    'private': {'name': PREFIX + '-private', 'subnet': '10.231.20.0/24', 'prefix': '10.231.20.'},
+    # dual-stack: IPv4 and a ULA IPv6 prefix (fd31:...), both private to the lab
+    'public': {'name': PREFIX + '-public', 'subnet': '10.231.10.0/24', 'prefix': '10.231.10.',
+               'subnet6': 'fd31:10::/64', 'prefix6': 'fd31:10::'},
+    'private': {'name': PREFIX + '-private', 'subnet': '10.231.20.0/24', 'prefix': '10.231.20.',
+                'subnet6': 'fd31:20::/64', 'prefix6': 'fd31:20::'},
 }
 BOOT_TIMEOUT = 90
 RECIPE = 1  # bump when build() or _prepare_rootfs() changes what the image holds
@@ -112,19 +116,28 @@ def ensure_networks():
         # --internal: no gateway and no route off the bridge, so nothing a lab
         # host sends can leave the lab (a routed bridge would hand packets for
         # unknown addresses to this machine's uplink).
-        podman('network', 'create', '--internal', '--label', LABEL, '--subnet', net['subnet'], '--disable-dns',
-               net['name'])
+        podman('network', 'create', '--internal', '--label', LABEL, '--disable-dns', '--ipv6',
+               '--subnet', net['subnet'], '--subnet', net['subnet6'], net['name'])
+
+
+def _address(net, index):
+    return NETWORKS[net]['prefix'] + str(index)
+
+
+def _address6(net, index):
+    return NETWORKS[net]['prefix6'] + str(index)
 
 
 def hosts(nodes, outsiders):
     plan = []
     for index in range(1, nodes + 1):
         plan.append({'name': 'beam%d' % index, 'group': 'beam_nodes',
-                     'public': NETWORKS['public']['prefix'] + str(10 + index),
-                     'private': NETWORKS['private']['prefix'] + str(10 + index)})
+                     'public': _address('public', 10 + index), 'public6': _address6('public', 10 + index),
+                     'private': _address('private', 10 + index), 'private6': _address6('private', 10 + index)})
     for index in range(1, outsiders + 1):
         plan.append({'name': 'outsider%d' % index if outsiders > 1 else 'outsider', 'group': 'outsiders',
-                     'public': NETWORKS['public']['prefix'] + str(100 + index), 'private': None})
+                     'public': _address('public', 100 + index), 'public6': _address6('public', 100 + index),
+                     'private': None, 'private6': None})
     return plan
 
 
@@ -143,9 +156,10 @@ def start_host(tag, host):
         return name
     args = ['run', '-d', '--name', name, '--hostname', host['name'], '--label', LABEL,
             '--systemd=always', '--cap-add', 'NET_ADMIN',
-            '--network', '%s:ip=%s' % (NETWORKS['public']['name'], host['public'])]
+            '--network', '%s:ip=%s,ip6=%s' % (NETWORKS['public']['name'], host['public'], host['public6'])]
     if host['private']:
-        args += ['--network', '%s:ip=%s' % (NETWORKS['private']['name'], host['private'])]
+        args += ['--network', '%s:ip=%s,ip6=%s' % (NETWORKS['private']['name'], host['private'],
+                                                   host['private6'])]
     podman(*(args + [tag, '/sbin/init']))
     return name
 
@@ -162,7 +176,7 @@ def wait_booted(name):
 
 def interfaces(name):
     """{address: interface} inside the host, as the kernel names them."""
-    out = podman('exec', name, 'ip', '-j', '-4', 'addr', 'show').stdout
+    out = podman('exec', name, 'ip', '-j', 'addr', 'show').stdout
     found = {}
     for link in json.loads(out):
         for addr in link.get('addr_info', []):
@@ -184,10 +198,12 @@ def write_inventory(plan):
             ifaces = interfaces(name)
             lines += ['        %s:' % host['name'], '          ansible_host: %s' % name,
                       '          beamsec_public_address: %s' % host['public'],
-                      '          beamsec_public_interface: %s' % ifaces[host['public']]]
+                      '          beamsec_public_interface: %s' % ifaces[host['public']],
+                      "          lab_public_address6: '%s'" % host['public6']]
             if host['private']:
                 lines += ['          beamsec_private_address: %s' % host['private'],
-                          '          beamsec_private_interface: %s' % ifaces[host['private']]]
+                          '          beamsec_private_interface: %s' % ifaces[host['private']],
+                          "          lab_private_address6: '%s'" % host['private6']]
     INVENTORY.parent.mkdir(parents=True, exist_ok=True)
     INVENTORY.write_text('\n'.join(lines) + '\n')
     return INVENTORY

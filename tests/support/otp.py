@@ -39,15 +39,16 @@ def stop(proc, grace=5):
 class Epmd:
     """`epmd` in the foreground on a free loopback port: no clash with the host's."""
 
-    def __init__(self):
+    def __init__(self, address=LOOPBACK):
         self.port = free_port()
-        self.proc = subprocess.Popen(['epmd', '-port', str(self.port), '-address', LOOPBACK],
+        self.address = address
+        self.proc = subprocess.Popen(['epmd', '-port', str(self.port), '-address', address],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
-                epmd_client.names(LOOPBACK, self.port, timeout=1)
+                epmd_client.names(address, self.port, timeout=1)
                 return
             except DistError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -73,7 +74,8 @@ class Node:
             cookie_file.write_text(self.cookie)
             cookie_file.chmod(0o400)
         self.log = self.home / 'node.log'
-        flag = '-sname' if '.' not in self.name.split('@')[1] and self.name.split('@')[1] != LOOPBACK else '-name'
+        self.host = self.name.split('@')[1]
+        flag = '-sname' if '.' not in self.host and ':' not in self.host else '-name'
         env = dict(os.environ, HOME=str(self.home))
         if epmd is not None:
             env['ERL_EPMD_PORT'] = str(epmd.port)
@@ -94,7 +96,7 @@ class Node:
             if self.proc.poll() is not None:
                 raise RuntimeError('node %s exited: %s' % (self.name, self.log.read_text()))
             try:
-                self.port = epmd_client.port_please2(LOOPBACK, self.short, self.epmd.port, timeout=1).port
+                self.port = epmd_client.port_please2(self.epmd.address, self.short, self.epmd.port, timeout=1).port
                 return
             except DistError:
                 time.sleep(0.05)
@@ -107,7 +109,7 @@ class Node:
             if self.proc.poll() is not None:
                 raise RuntimeError('node %s exited: %s' % (self.name, self.log.read_text()))
             try:
-                socket.create_connection((LOOPBACK, port), timeout=1).close()
+                socket.create_connection((self.host if ':' in self.host else LOOPBACK, port), timeout=1).close()
                 self.port = port
                 return
             except OSError:

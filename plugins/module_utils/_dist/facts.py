@@ -7,6 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+import struct
+
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Port
@@ -28,11 +31,14 @@ def text(value):
 
 
 def ip_text(value):
-    """{127,0,0,1} -> '127.0.0.1'; an 8-tuple -> IPv6 text."""
-    if isinstance(value, tuple) and len(value) == 4:
-        return '.'.join(str(part) for part in value)
-    if isinstance(value, tuple) and len(value) == 8:
-        return ':'.join('%x' % part for part in value)
+    """{127,0,0,1} -> '127.0.0.1'; an 8-tuple -> compressed IPv6 text ('::1'), as ip(8) prints it."""
+    if isinstance(value, tuple) and len(value) in (4, 8) and all(isinstance(part, int) for part in value):
+        try:
+            if len(value) == 4:
+                return str(ipaddress.IPv4Address(bytes(value)))
+            return str(ipaddress.IPv6Address(struct.pack('>8H', *value)))
+        except (ValueError, struct.error):
+            pass
     return None if value is None else str(value)
 
 
