@@ -28,7 +28,19 @@ def host_address():
 
 # (id, role, variables, words the message must contain)
 CASES = [
-    ('net-none', 'private_net', {}, 'set beamsec_private_address, beamsec_private_interface or beamsec_private_cidr'),
+    ('net-none', 'private_net', {}, 'set beamsec_private_address, beamsec_private_interface, beamsec_private_cidr'),
+    ('net-link-kind', 'private_net',
+     {'beamsec_private_link': {'name': 'cl0', 'kind': 'bond', 'parent': 'lo', 'address': '10.9.0.1/24'}},
+     'kind must be one of: vlan, macvlan, got: bond found in beamsec_private_link'),
+    ('net-link-vlan-id', 'private_net',
+     {'beamsec_private_link': {'name': 'cl0', 'kind': 'vlan', 'vlan_id': 5000, 'parent': 'lo', 'address': '10.9.0.1/24'}},
+     'vlan_id (1-4094, for vlan)'),
+    ('net-link-parent', 'private_net',
+     {'beamsec_private_link': {'name': 'cl0', 'kind': 'macvlan', 'parent': '10.254.0.0/16', 'address': '10.9.0.1/24'}},
+     'parent 10.254.0.0/16 matches no interface of this host'),
+    ('net-link-address', 'private_net',
+     {'beamsec_private_link': {'name': 'cl0', 'kind': 'macvlan', 'parent': 'lo', 'address': '10.9.0.1'}},
+     'address (with its prefix'),
     ('net-cidr-syntax', 'private_net', {'beamsec_private_cidr': '10.0.0.0'}, 'a CIDR such as'),
     ('net-address-absent', 'private_net', {'beamsec_private_address': '10.99.0.1'},
      'beamsec_private_address=10.99.0.1 is not an address of this host'),
