@@ -47,7 +47,7 @@ def pki(tmp_path_factory):
         'ca': ca.cert_path, 'foreign_ca': foreign.cert_path,
         'node': ca.issue('node'), 'client': ca.issue('client'),
         'intruder': foreign.issue('intruder'), 'expired': ca.issue('expired', expired=True),
-        'dir': base,
+        'dir': base, 'authority': ca,
     }
 
 

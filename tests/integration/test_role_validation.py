@@ -1,8 +1,11 @@
 """Each bad variable fails in the role's first (validation) task, naming the variable,
 before anything changes: every case runs in check mode on this machine."""
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.pki import CA
 from tests.support.tools import tool
 
 PLAYBOOK = Path(__file__).with_name('playbooks') / 'role_validation.yml'
@@ -24,6 +28,25 @@ def host_address():
                                text=True, check=True).stdout.splitlines():
         return line.split()[3].split('/')[0]
     return '127.0.0.1'
+
+
+def user_certs():
+    """A CA and node certificates of the operator's own, made once for the module."""
+    directory = tempfile.mkdtemp(prefix='beamsec-usercerts-')
+    atexit.register(shutil.rmtree, directory, True)
+    ca = CA(directory)
+    good = ca.issue('good', hosts=('127.0.0.1',), ip_as_dns=True)
+    ip_only = ca.issue('iponly', hosts=('127.0.0.1',))
+    expired = ca.issue('old', hosts=('127.0.0.1',), ip_as_dns=True, expired=True)
+    return {'ca': str(ca.cert_path), 'good': [str(p) for p in good], 'ip_only': [str(p) for p in ip_only],
+            'expired': [str(p) for p in expired]}
+
+
+USER = user_certs()
+
+
+def own_cert(cert, key):
+    return dict(TLS, beamsec_tls_ca_cert=USER['ca'], beamsec_tls_node_cert=cert, beamsec_tls_node_key=key)
 
 
 # (id, role, variables, words the message must contain)
@@ -86,9 +109,23 @@ CASES = [
      'set both beamsec_tls_ca_cert and beamsec_tls_ca_key'),
     ('tls-ca-missing', 'tls_dist', dict(TLS, beamsec_tls_ca_cert='/nonexistent/ca.pem', beamsec_tls_ca_key='/etc/hostname'),
      'beamsec_tls_ca_cert=/nonexistent/ca.pem is not a file'),
+    ('tls-own-cert-no-dns-san', 'tls_dist', own_cert(*USER['ip_only']), 'lacks subjectAltName DNS:127.0.0.1'),
+    ('tls-own-cert-wrong-key', 'tls_dist', own_cert(USER['good'][0], USER['ip_only'][1]),
+     'does not match beamsec_tls_node_key'),
+    ('tls-own-cert-expired', 'tls_dist', own_cert(*USER['expired']), 'expired on'),
+    ('tls-own-cert-no-ca', 'tls_dist', dict(TLS, beamsec_tls_node_cert=USER['good'][0],
+                                            beamsec_tls_node_key=USER['good'][1]),
+     'beamsec_tls_node_cert needs beamsec_tls_ca_cert'),
     ('tls-days', 'tls_dist', dict(TLS, beamsec_tls_cert_days=0), 'beamsec_tls_cert_days must be at least 1'),
     ('node-service-name', 'node', {'beamsec_service_name': 'bad name!'}, 'beamsec_service_name=bad name! a unit name'),
     ('node-erl-relative', 'node', {'beamsec_erl': 'bin/erl'}, 'beamsec_erl=bin/erl absolute'),
+]
+
+
+# Valid inputs that must pass every validation task (what follows may still fail on
+# this machine in check mode, e.g. for want of the node's user).
+PASSING = [
+    ('tls-own-cert-good', 'tls_dist', own_cert(*USER['good']), ''),
 ]
 
 
@@ -96,7 +133,7 @@ CASES = [
 def outcomes(tmp_path_factory):
     directory = tmp_path_factory.mktemp('validation')
     hosts = {}
-    for case_id, role, variables, dummy in CASES:
+    for case_id, role, variables, dummy in CASES + PASSING:
         hosts[case_id] = dict(variables, case_role=role, ansible_connection='local',
                               ansible_python_interpreter=sys.executable)
     inventory = directory / 'inventory.yml'
@@ -129,3 +166,11 @@ def test_refused_first_with_the_variable_named(outcomes, case_id, role, variable
 
 def test_at_least_thirty_cases():
     assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize('case_id,role,variables,dummy', PASSING, ids=[c[0] for c in PASSING])
+def test_valid_input_passes_validation(outcomes, case_id, role, variables, dummy):
+    found, stats = outcomes
+    refusal = found.get(case_id)
+    assert refusal is None or not refusal['task'].startswith(('Validat', 'Check that')), refusal
+    assert stats[case_id]['ok'] >= 5, stats[case_id]

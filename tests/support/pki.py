@@ -39,13 +39,15 @@ class CA:
         stem = name.replace(' ', '_')
         self.cert_path, dummy = _write(self.directory, stem, self.cert, self.key)
 
-    def issue(self, common_name, hosts=('127.0.0.1', 'localhost'), days=30, expired=False):
+    def issue(self, common_name, hosts=('127.0.0.1', 'localhost'), days=30, expired=False, ip_as_dns=False):
+        """A node certificate; ip_as_dns also lists each IP as a dNSName, which OTP's TLS dist client needs."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
         start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=days)
         if expired:
             start, end = now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)
         alt = [x509.IPAddress(ipaddress.ip_address(h)) if h[0].isdigit() else x509.DNSName(h) for h in hosts]
+        alt += [x509.DNSName(h) for h in hosts if ip_as_dns and h[0].isdigit()]
         cert = (x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(self.cert.subject)
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(start).not_valid_after(end)
