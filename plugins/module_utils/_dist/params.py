@@ -53,7 +53,6 @@ def _check_port(params, key):
 
 def connect_kwargs(params, cookie_required=True):
     """(kwargs for node.connect_node/probe, cookie_source, warnings)."""
-    warnings = []
     node = params.get('node')
     if node:
         try:
@@ -72,33 +71,17 @@ def connect_kwargs(params, cookie_required=True):
         except ValueError as exc:
             raise ParamError('probe_name: %s' % exc)
 
-    if params.get('cookie'):
-        try:
-            cookie = parse_cookie(params['cookie'].encode('utf-8'))
-        except CookieError as exc:
-            raise ParamError('cookie: %s' % exc)
-        source = 'cookie'
-    elif params.get('cookie_file'):
-        try:
-            cookie, warning = read_cookie_file(params['cookie_file'])
-        except CookieError as exc:
-            raise ParamError('cookie_file: %s' % exc)
-        if warning:
-            warnings.append(warning)
-        source = 'cookie_file'
-    elif cookie_required:
-        raise ParamError('set cookie (vault it) or cookie_file (a path on the host that runs this module)')
-    else:
-        cookie, source = random_cookie(), 'random'
+    cookie, source, warnings = cookie_from(params, cookie_required)
 
     return dict(
         node=node, host=params.get('host'), port=params.get('port'), epmd_port=params['epmd_port'],
-        cookie=cookie, tls=_tls(params), server_hostname=params.get('tls_server_name'),
+        cookie=cookie, tls=tls_from(params), server_hostname=params.get('tls_server_name'),
         timeout=params['timeout'], version=params['handshake_version'], our_name=params.get('probe_name'),
     ), source, warnings
 
 
-def _tls(params):
+def tls_from(params):
+    """The ssl.SSLContext the tls_* options describe, or None without tls."""
     names = ('tls_certfile', 'tls_keyfile', 'tls_cafile')
     if not params.get('tls'):
         given = [n for n in names if params.get(n)]
@@ -116,3 +99,28 @@ def _tls(params):
                            verify=params.get('tls_verify', True), check_hostname=params.get('tls_check_hostname'))
     except (ssl.SSLError, OSError) as exc:
         raise ParamError('tls_certfile/tls_keyfile/tls_cafile could not be loaded: %s' % exc)
+
+
+def cookie_from(params, cookie_required=True, prefix=''):
+    """(cookie bytes, its source, warnings) from the cookie/cookie_file options."""
+    warnings = []
+    if params.get('cookie'):
+        try:
+            cookie = parse_cookie(params['cookie'].encode('utf-8'))
+        except CookieError as exc:
+            raise ParamError(prefix + 'cookie: %s' % exc)
+        source = 'cookie'
+    elif params.get('cookie_file'):
+        try:
+            cookie, warning = read_cookie_file(params['cookie_file'])
+        except CookieError as exc:
+            raise ParamError(prefix + 'cookie_file: %s' % exc)
+        if warning:
+            warnings.append(warning)
+        source = 'cookie_file'
+    elif cookie_required:
+        raise ParamError('set cookie (vault it) or cookie_file (a path on the host that runs this module)')
+    else:
+        cookie, source = random_cookie(), 'random'
+
+    return cookie, source, warnings

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whole-cluster verification: every probe of every node, concurrently, each
+within its own deadline, turned into findings (node, check, expected,
+observed, outcome) and a summary with the partitions of the cluster."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+
+OK = 'ok'
+VIOLATION = 'violation'
+CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure')
+# an outsider must see one of these where nothing is offered to it
+UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
+
+
+class Target:
+    """One node to verify and what is expected of it."""
+
+    def __init__(self, spec, cookie):
+        self.name = spec['name']
+        self.short, self.host = dist_node.split_node(self.name)
+        self.port = spec.get('port')
+        self.address = spec.get('address') or self.host
+        self.epmd_port = spec.get('epmd_port') or epmd.EPMD_PORT
+        self.cookie = spec.get('cookie_bytes') or cookie
+        self.public = list(spec.get('public_addresses') or [])
+        expect = spec.get('expect') or {}
+        self.expect = {
+            'connect_all': expect.get('connect_all', False),
+            'dist_auto_connect': expect.get('dist_auto_connect'),
+            'listen_min': expect.get('listen_min'),
+            'listen_max': expect.get('listen_max'),
+            'peers': expect.get('peers'),
+        }
+
+    def connect_kwargs(self, timeout):
+        kwargs = dict(node=self.name, epmd_port=self.epmd_port, timeout=timeout)
+        if self.port:
+            kwargs.update(host=self.host, port=self.port)
+        return kwargs
+
+
+def _finding(target, check, expected, observed, good, detail=None):
+    found = {'node': target.name, 'check': check, 'expected': expected, 'observed': observed,
+             'outcome': OK if good else VIOLATION}
+    if detail:
+        found['detail'] = detail
+    return found
+
+
+def _epmd(target, timeout):
+    try:
+        registered = dict(epmd.names(target.host, target.epmd_port, timeout=timeout)[1])
+        observed = 'registered on port %d' % registered[target.short] if target.short in registered \
+            else 'not registered'
+        detail = 'EPMD lists %d name(s)' % len(registered)
+    except DistError as exc:
+        observed, detail = exc.outcome, str(exc)
+    return [_finding(target, 'epmd', 'registered', observed, observed.startswith('registered'), detail)]
+
+
+def _probe(target, check, expected, timeout, **overrides):
+    kwargs = target.connect_kwargs(timeout)
+    kwargs.update(overrides)
+    report = dist_node.probe(**kwargs)
+    return [_finding(target, check, expected, report['outcome'],
+                     report['outcome'] in (expected if isinstance(expected, list) else [expected]),
+                     report.get('msg'))]
+
+
+def _auth_and_facts(target, tls, timeout, want_facts):
+    """The right cookie is accepted; on that one connection, the node's live settings."""
+    deadline = Deadline(timeout)
+    findings, facts, conn = [], None, None
+    try:
+        conn = dist_node.connect_node(cookie=target.cookie, tls=tls, deadline=deadline,
+                                      **target.connect_kwargs(timeout))
+        findings.append(_finding(target, 'auth', 'accepted', 'accepted', True))
+        if want_facts:
+            facts = node_facts(conn, deadline=deadline)
+    except DistError as exc:
+        check = 'auth' if conn is None else 'facts'
+        findings.append(_finding(target, check, 'accepted', exc.outcome, False, str(exc)))
+    finally:
+        if conn is not None:
+            conn.close()
+    if facts is not None:
+        findings.extend(_facts_findings(target, facts))
+    return findings, facts
+
+
+def _facts_findings(target, facts):
+    expect = target.expect
+    found = [_finding(target, 'connect_all', expect['connect_all'], facts['connect_all'],
+                      facts['connect_all'] == expect['connect_all'])]
+    if expect['dist_auto_connect'] is not None:
+        found.append(_finding(target, 'dist_auto_connect', expect['dist_auto_connect'], facts['dist_auto_connect'],
+                              facts['dist_auto_connect'] == expect['dist_auto_connect']))
+    addresses = sorted({sock['address'] for sock in facts['listen']})
+    found.append(_finding(target, 'listen_address', [target.address], addresses, addresses == [target.address]))
+    if expect['listen_min'] is not None:
+        low, high = expect['listen_min'], expect['listen_max'] or expect['listen_min']
+        port = facts['listen_port']
+        found.append(_finding(target, 'listen_port', '%d-%d' % (low, high), port,
+                              port is not None and low <= port <= high))
+    return found
+
+
+def _exposure(target, address, ports, timeout):
+    """From this vantage point nothing may answer on an address not meant for it."""
+    findings = []
+    try:
+        answer = epmd.names(address, target.epmd_port, timeout=timeout)
+        observed = 'answered with %d name(s)' % len(answer[1])
+    except DistError as exc:
+        observed = exc.outcome
+    findings.append(_finding(target, 'exposure_epmd', UNREACHABLE, observed, observed in UNREACHABLE,
+                             'EPMD at %s:%d' % (address, target.epmd_port)))
+    for port in ports:
+        report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
+        findings.append(_finding(target, 'exposure_dist', UNREACHABLE, report['outcome'],
+                                 report['outcome'] in UNREACHABLE, 'dist port %s:%d' % (address, port)))
+    return findings
+
+
+def membership(targets, facts_by_node, topology, hubs):
+    """Each node's nodes() against the expected topology; partitions and one-sided views."""
+    names = [t.name for t in targets]
+    seen = {name: set(facts_by_node[name]['nodes_visible']) for name in names if name in facts_by_node}
+    findings = []
+    for target in targets:
+        if target.name not in seen:
+            continue
+        expected = _expected_peers(target, names, topology, hubs)
+        observed = seen[target.name] & set(names)
+        missing, extra = sorted(expected - observed), sorted(observed - expected)
+        findings.append(_finding(target, 'membership', sorted(expected), sorted(observed), not missing and not extra,
+                                 'missing %s; unexpected %s' % (missing, extra) if missing or extra else None))
+        for peer in sorted(observed):
+            if peer in seen and target.name not in seen[peer]:
+                findings.append(_finding(target, 'asymmetric', 'both ways', '%s does not see %s' % (peer, target.name),
+                                         False))
+    return findings, partitions(names, seen)
+
+
+def _expected_peers(target, names, topology, hubs):
+    if target.expect['peers'] is not None:
+        return set(target.expect['peers'])
+    if topology == 'mesh':
+        return set(names) - {target.name}
+    if topology == 'hub_and_spoke':
+        return set(names) - {target.name} if target.name in hubs else set(hubs) - {target.name}
+    return set()
+
+
+def partitions(names, seen):
+    """Groups of nodes joined by two-way connections (one group when the cluster is whole)."""
+    left, groups = [n for n in names if n in seen], []
+    while left:
+        group, todo = set(), [left[0]]
+        while todo:
+            current = todo.pop()
+            if current in group:
+                continue
+            group.add(current)
+            todo.extend(p for p in seen.get(current, ()) if p in seen and current in seen[p] and p not in group)
+        groups.append(sorted(group))
+        left = [n for n in left if n not in group]
+    return groups
+
+
+def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='mesh', hubs=(), timeout=5.0,
+           concurrency=16):
+    """Run the checks on all nodes; returns (findings, summary)."""
+    started = time.monotonic()
+    targets = [Target(spec, cookie) for spec in specs]
+    want_facts = 'facts' in checks or 'membership' in checks
+    jobs = []
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for target in targets:
+            if 'epmd' in checks and not target.port:
+                jobs.append(('epmd', target, pool.submit(_epmd, target, timeout)))
+            if 'auth' in checks or want_facts:
+                jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts)))
+            if 'wrong_cookie' in checks:
+                jobs.append(('wrong_cookie', target, pool.submit(
+                    _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
+            if tls is not None and 'plaintext' in checks:
+                jobs.append(('plaintext', target, pool.submit(
+                    _probe, target, 'plaintext', ['tls_required', 'protocol_error'], timeout, cookie=target.cookie)))
+            if tls is not None and no_cert_tls is not None and 'no_cert' in checks:
+                jobs.append(('no_cert', target, pool.submit(
+                    _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=target.cookie, tls=no_cert_tls)))
+            if 'exposure' in checks:
+                ports = _exposure_ports(target)
+                for address in target.public:
+                    jobs.append(('exposure', target, pool.submit(_exposure, target, address, ports, timeout)))
+        findings, facts_by_node = [], {}
+        for kind, target, future in jobs:
+            try:
+                result = future.result()
+            except Exception as exc:  # a fault is a finding, never a traceback
+                result = [_finding(target, kind, 'no error', 'error', False, '%s: %s' % (type(exc).__name__, exc))]
+                result = (result, None) if kind == 'auth' else result
+            if kind == 'auth':
+                result, facts = result
+                if facts is not None:
+                    facts_by_node[target.name] = facts
+            findings.extend(result)
+    if 'facts' not in checks:
+        findings = [f for f in findings if f['check'] not in ('connect_all', 'dist_auto_connect', 'listen_address',
+                                                              'listen_port')]
+    groups = []
+    if 'membership' in checks:
+        member_findings, groups = membership(targets, facts_by_node, topology, set(hubs))
+        findings.extend(member_findings)
+        if len(groups) > 1:
+            findings.append({'node': '*', 'check': 'partition', 'expected': 1, 'observed': len(groups),
+                             'outcome': VIOLATION, 'detail': groups})
+    return findings, summarise(findings, targets, groups, started)
+
+
+def _exposure_ports(target):
+    low = target.expect['listen_min'] or target.port
+    high = target.expect['listen_max'] or low
+    if not low:
+        return []
+    return list(range(low, min(high, low + 15) + 1))  # bounded: a wide range is sampled at its low end
+
+
+def summarise(findings, targets, groups, started):
+    by_check = {}
+    for found in findings:
+        counts = by_check.setdefault(found['check'], {OK: 0, VIOLATION: 0})
+        counts[found['outcome']] += 1
+    violations = [f for f in findings if f['outcome'] == VIOLATION]
+    return {
+        'nodes': len(targets),
+        'findings': len(findings),
+        'violations': len(violations),
+        'violating_nodes': sorted({f['node'] for f in violations}),
+        'by_check': by_check,
+        'partitions': groups,
+        'elapsed_ms': round((time.monotonic() - started) * 1000.0, 1),
+    }

@@ -1,0 +1,284 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cluster_verify
+short_description: Verify a whole BEAM cluster's hardening from one vantage point
+version_added: 0.1.0
+description:
+  - Probes every node of the cluster concurrently (at most O(concurrency) probes at a time, each within
+    O(timeout)) and reports findings, one per node and check, shaped for C(json_query).
+  - "Checks: C(epmd) (the node is registered), C(auth) (the right cookie is accepted, through TLS where
+    configured), C(wrong_cookie) (a random cookie is rejected after the challenge), C(plaintext) and C(no_cert)
+    (under TLS, a plain TCP attempt and a TLS attempt without a client certificate are refused), C(facts)
+    (C(connect_all), C(dist_auto_connect), the listen port inside its range and bound to the private address,
+    read from the running node), C(membership) (each node's C(nodes()) against the topology, one-sided views and
+    partitions) and C(exposure) (nothing answers on the addresses listed in C(public_addresses))."
+  - Fails when any finding is a violation, unless O(fail_on_violation=false).
+  - Runs where its connections start from; on the controller it needs the cookie there (O(cookie) from a vault).
+options:
+  nodes:
+    description: The cluster's nodes and what is expected of each.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The node name, C(name@host).
+        type: str
+        required: true
+      port:
+        description: The distribution port of an EPMD-less node (no EPMD lookup then).
+        type: int
+      epmd_port:
+        description: EPMD's port on the node's host.
+        type: int
+        default: 4369
+      address:
+        description: The address the node must listen on; the host part of O(nodes[].name) by default.
+        type: str
+      cookie:
+        description: This node's own cookie (hub-and-spoke); O(cookie) or O(cookie_file) otherwise.
+        type: str
+      cookie_file:
+        description: A file holding this node's own cookie.
+        type: path
+      public_addresses:
+        description: Addresses of the node's host on which neither EPMD nor the distribution port may answer.
+        type: list
+        elements: str
+        default: []
+      expect:
+        description: What the node must run with.
+        type: dict
+        default: {}
+        suboptions:
+          connect_all:
+            description: The expected C(connect_all).
+            type: bool
+            default: false
+          dist_auto_connect:
+            description: The expected C(dist_auto_connect) (C(never), C(once)); not checked when unset.
+            type: str
+          listen_min:
+            description: Low end of the distribution port range; the port is not checked when unset.
+            type: int
+          listen_max:
+            description: High end of the range.
+            type: int
+          peers:
+            description: The exact visible peers this node must have, overriding O(topology).
+            type: list
+            elements: str
+  cookie:
+    description: The cluster's cookie. Vault it.
+    type: str
+  cookie_file:
+    description: A file on the host running the module that holds the cookie.
+    type: path
+  tls:
+    description: The nodes use TLS distribution.
+    type: bool
+    default: false
+  tls_certfile:
+    description: Client certificate (PEM) for TLS distribution.
+    type: path
+  tls_keyfile:
+    description: Its key.
+    type: path
+  tls_cafile:
+    description: The CA that signed the nodes' certificates.
+    type: path
+  tls_verify:
+    description: Verify the nodes' certificates against O(tls_cafile).
+    type: bool
+    default: true
+  tls_check_hostname:
+    description: Also match each node's certificate against its host.
+    type: bool
+    default: false
+  checks:
+    description: The checks to run.
+    type: list
+    elements: str
+    choices: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure]
+    default: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure]
+  topology:
+    description:
+      - C(mesh) (every node sees every other), C(hub_and_spoke) (hubs see everyone, the others only the hubs),
+        or C(none) (membership only from O(nodes[].expect.peers)).
+    type: str
+    choices: [mesh, hub_and_spoke, none]
+    default: mesh
+  hubs:
+    description: The hub nodes' names, for O(topology=hub_and_spoke).
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds each probe may take, connection and calls together.
+    type: float
+    default: 5.0
+  concurrency:
+    description: Probes in flight at once.
+    type: int
+    default: 16
+  fail_on_violation:
+    description: Fail the task when a finding is a violation.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - beamsec.cluster.attributes.INFO_MODULE
+author:
+  - beamsec.cluster maintainers
+'''
+
+EXAMPLES = r'''
+- name: Verify the cluster from the controller
+  beamsec.cluster.cluster_verify:
+    nodes: "{{ groups.beam_nodes | map('extract', hostvars) | map(attribute='beamsec_verify_node') | list }}"
+    cookie: "{{ vault_cluster_cookie }}"
+    topology: mesh
+  delegate_to: localhost
+  run_once: true
+  register: verdict
+
+- name: The violations only
+  ansible.builtin.debug:
+    msg: "{{ verdict.findings | community.general.json_query(\"[?outcome=='violation']\") }}"
+
+- name: A hub that reaches every tenant, tenants that reach only the hub
+  beamsec.cluster.cluster_verify:
+    nodes:
+      - {name: admin@10.0.0.1, cookie_file: /etc/beamsec/cookies/admin}
+      - {name: tenant@10.0.0.2, cookie_file: /etc/beamsec/cookies/tenant1}
+      - {name: tenant@10.0.0.3, cookie_file: /etc/beamsec/cookies/tenant2}
+    topology: hub_and_spoke
+    hubs: [admin@10.0.0.1]
+'''
+
+RETURN = r'''
+findings:
+  description: One entry per node and check.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    node:
+      description: The node's name (C(*) for cluster-wide findings such as C(partition)).
+      type: str
+    check:
+      description: What was checked.
+      type: str
+    expected:
+      description: What the hardening requires.
+      type: raw
+    observed:
+      description: What the probe saw.
+      type: raw
+    outcome:
+      description: C(ok) or C(violation).
+      type: str
+    detail:
+      description: The probe's own words, when there are any.
+      type: raw
+  sample:
+    - {node: app@10.0.0.1, check: wrong_cookie, expected: rejected, observed: rejected, outcome: ok}
+summary:
+  description: Counts per check, the violating nodes and the partitions (node groups joined by two-way connections).
+  returned: always
+  type: dict
+  sample:
+    nodes: 3
+    findings: 21
+    violations: 0
+    violating_nodes: []
+    by_check: {auth: {ok: 3, violation: 0}}
+    partitions: [[app@10.0.0.1, app@10.0.0.2, app@10.0.0.3]]
+    elapsed_ms: 41.7
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import split_node
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import ParamError, cookie_from, tls_from
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import CHECKS, VIOLATION, verify
+
+EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_connect=dict(type='str'),
+                   listen_min=dict(type='int'), listen_max=dict(type='int'),
+                   peers=dict(type='list', elements='str'))
+NODE_SPEC = dict(name=dict(type='str', required=True), port=dict(type='int'), epmd_port=dict(type='int', default=4369),
+                 address=dict(type='str'), cookie=dict(type='str', no_log=True), cookie_file=dict(type='path'),
+                 public_addresses=dict(type='list', elements='str', default=[]),
+                 expect=dict(type='dict', default={}, options=EXPECT_SPEC))
+ARGUMENT_SPEC = dict(
+    nodes=dict(type='list', elements='dict', required=True, options=NODE_SPEC),
+    cookie=dict(type='str', no_log=True), cookie_file=dict(type='path'),
+    tls=dict(type='bool', default=False), tls_certfile=dict(type='path'), tls_keyfile=dict(type='path', no_log=False),
+    tls_cafile=dict(type='path'), tls_verify=dict(type='bool', default=True),
+    tls_check_hostname=dict(type='bool', default=False),
+    checks=dict(type='list', elements='str', choices=list(CHECKS), default=list(CHECKS)),
+    topology=dict(type='str', choices=['mesh', 'hub_and_spoke', 'none'], default='mesh'),
+    hubs=dict(type='list', elements='str', default=[]),
+    timeout=dict(type='float', default=5.0), concurrency=dict(type='int', default=16),
+    fail_on_violation=dict(type='bool', default=True),
+)
+
+
+def node_specs(params):
+    """The nodes option, checked, with each node's own cookie read."""
+    specs, names = [], set()
+    for index, spec in enumerate(params['nodes']):
+        where = 'nodes[%d]' % index
+        try:
+            split_node(spec['name'])
+        except ValueError as exc:
+            raise ParamError('%s.name: %s; write it as name@host' % (where, exc))
+        if spec['name'] in names:
+            raise ParamError('%s.name=%s is listed twice' % (where, spec['name']))
+        names.add(spec['name'])
+        if spec.get('cookie') or spec.get('cookie_file'):
+            spec = dict(spec, cookie_bytes=cookie_from(spec, prefix=where + '.')[0])
+        specs.append(spec)
+    unknown = set(params['hubs']) - names
+    if unknown:
+        raise ParamError('hubs lists %s, which nodes does not' % ', '.join(sorted(unknown)))
+    if params['topology'] == 'hub_and_spoke' and not params['hubs']:
+        raise ParamError('topology=hub_and_spoke needs hubs: the hub nodes\' names')
+    return specs
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[('cookie', 'cookie_file')],
+                           supports_check_mode=True)
+    params = module.params
+    try:
+        if params['timeout'] <= 0 or params['concurrency'] < 1:
+            raise ParamError('timeout must be positive and concurrency at least 1')
+        specs = node_specs(params)
+        own = all(s.get('cookie_bytes') for s in specs)
+        cookie, dummy, warnings = cookie_from(params, cookie_required=not own)
+        tls = tls_from(params)
+        no_cert = tls_from(dict(params, tls_certfile=None, tls_keyfile=None)) if tls is not None else None
+    except ParamError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in warnings:
+        module.warn(warning)
+    findings, summary = verify(specs, cookie, tls=tls, no_cert_tls=no_cert, checks=params['checks'],
+                               topology=params['topology'], hubs=params['hubs'], timeout=params['timeout'],
+                               concurrency=params['concurrency'])
+    msg = '%d nodes, %d findings, %d violations' % (summary['nodes'], summary['findings'], summary['violations'])
+    if summary['violations'] and params['fail_on_violation']:
+        bad = [f for f in findings if f['outcome'] == VIOLATION]
+        module.fail_json(msg=msg + ': ' + '; '.join('%s %s: %s' % (f['node'], f['check'], f['observed'])
+                                                      for f in bad[:10]), findings=findings, summary=summary)
+    module.exit_json(changed=False, msg=msg, findings=findings, summary=summary)
+
+
+if __name__ == '__main__':
+    main()
