@@ -27,3 +27,11 @@ def test_eval_failure_is_an_exit_status(host):
         pytest.skip('no distribution on this node')
     result = host.run("/usr/local/sbin/beamsec-app eval 'erlang:error(boom).'")
     assert result.rc == 1 and 'boom' in result.stderr
+
+
+def test_eval_of_bad_input_says_so(host):
+    if not distributed(host):
+        pytest.skip('no distribution on this node')
+    result = host.run("cd /tmp && /usr/local/sbin/beamsec-app eval 'node('")
+    assert result.rc == 2 and 'not Erlang expressions' in result.stderr
+    assert not host.file('/tmp/erl_crash.dump').exists
