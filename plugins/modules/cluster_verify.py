@@ -135,8 +135,7 @@ options:
     default: true
 extends_documentation_fragment:
   - beamsec.cluster.attributes.INFO_MODULE
-author:
-  - beamsec.cluster maintainers
+author: beamsec.cluster maintainers (@beamsec)
 '''
 
 EXAMPLES = r'''
@@ -274,9 +273,8 @@ def main():
                                concurrency=params['concurrency'])
     msg = '%d nodes, %d findings, %d violations' % (summary['nodes'], summary['findings'], summary['violations'])
     if summary['violations'] and params['fail_on_violation']:
-        bad = [f for f in findings if f['outcome'] == VIOLATION]
-        module.fail_json(msg=msg + ': ' + '; '.join('%s %s: %s' % (f['node'], f['check'], f['observed'])
-                                                      for f in bad[:10]), findings=findings, summary=summary)
+        bad = ['%s %s: %s' % (f['node'], f['check'], f['observed']) for f in findings if f['outcome'] == VIOLATION]
+        module.fail_json(msg=msg + ': ' + '; '.join(bad[:10]), findings=findings, summary=summary)
     module.exit_json(changed=False, msg=msg, findings=findings, summary=summary)
 
 

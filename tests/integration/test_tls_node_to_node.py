@@ -37,6 +37,6 @@ def tls_pair(epmd, nodes, pki):
 def test_otp_client_checks_the_node_host_as_a_dns_name(epmd, tls_pair):
     client_cert_node, client_optfile = tls_pair['ip_and_dns']
     assert otp_ping(client_cert_node, client_optfile, epmd)
-    ip_only, _ = tls_pair['ip_only']
+    ip_only = tls_pair['ip_only'][0]
     # same CA, right cookie, valid certificate: still refused on the host-name check
     assert not otp_ping(ip_only, client_optfile, epmd)
