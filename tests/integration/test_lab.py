@@ -25,6 +25,7 @@ def labelled(kind):
 
 
 def test_up_twice_then_down_twice():
+    run(*LAB, 'down')  # from a known state: an interrupted run may have left a lab of another size
     run(*LAB, 'up', '--nodes', '2', '--outsiders', '1')
     first = sorted(labelled('containers'))
     run(*LAB, 'up', '--nodes', '2', '--outsiders', '1')
