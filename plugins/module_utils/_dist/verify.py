@@ -80,8 +80,9 @@ def _probe(target, check, expected, timeout, **overrides):
                      report.get('msg'))]
 
 
-def _auth_and_facts(target, tls, timeout, want_facts):
-    """The right cookie is accepted; on that one connection, the node's live settings."""
+def _auth_and_facts(target, tls, timeout, want_facts, report_facts):
+    """The right cookie is accepted; on that one connection, the node's live settings
+    (read for membership too; findings on them only with ``report_facts``)."""
     deadline = Deadline(timeout)
     findings, facts, conn = [], None, None
     try:
@@ -96,7 +97,7 @@ def _auth_and_facts(target, tls, timeout, want_facts):
     finally:
         if conn is not None:
             conn.close()
-    if facts is not None:
+    if facts is not None and report_facts:
         findings.extend(_facts_findings(target, facts))
     return findings, facts
 
@@ -193,7 +194,8 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
             if 'epmd' in checks and not target.port:
                 jobs.append(('epmd', target, pool.submit(_epmd, target, timeout)))
             if 'auth' in checks or want_facts:
-                jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts)))
+                jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
+                                                         'facts' in checks)))
             if 'wrong_cookie' in checks:
                 jobs.append(('wrong_cookie', target, pool.submit(
                     _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
@@ -219,9 +221,6 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                 if facts is not None:
                     facts_by_node[target.name] = facts
             findings.extend(result)
-    if 'facts' not in checks:
-        findings = [f for f in findings if f['check'] not in ('connect_all', 'dist_auto_connect', 'listen_address',
-                                                              'listen_port')]
     groups = []
     if 'membership' in checks:
         member_findings, groups = membership(targets, facts_by_node, topology, set(hubs))
