@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.otp import Epmd, Node, free_port
+from tests.support.otp import Epmd, Node, free_port, hardened_args
 from tests.support.pki import CA, ssl_dist_optfile
 
 
@@ -31,10 +31,7 @@ def plain_node(epmd, nodes):
 @pytest.fixture(scope='session')
 def hardened_node(epmd, nodes, tmp_path_factory):
     port = free_port()
-    nodes.append(Node('hardened', epmd, args=[
-        '-kernel', 'connect_all', 'false', '-kernel', 'dist_auto_connect', 'never',
-        '-kernel', 'inet_dist_listen_min', str(port), '-kernel', 'inet_dist_listen_max', str(port),
-        '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-kernel', 'net_ticktime', '20']))
+    nodes.append(Node('hardened', epmd, args=hardened_args(port) + ['-kernel', 'net_ticktime', '20']))
     return nodes[-1]
 
 

@@ -4,23 +4,16 @@ import time
 
 import pytest
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
-from tests.support.otp import Node, free_port, random_cookie
+from tests.support.otp import Node, free_port, hardened_args, random_cookie
 
 NAMES = ('va', 'vb', 'vc')
 
 
-def hardened_args(port):
-    return ['-kernel', 'connect_all', 'false', '-kernel', 'dist_auto_connect', 'never',
-            '-kernel', 'inet_dist_listen_min', str(port), '-kernel', 'inet_dist_listen_max', str(port),
-            '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
-
-
 def call(target, module, function, *args):
-    conn = dist_node.connect_node(node=target.name, cookie=target.cookie.encode(), epmd_port=target.epmd.port,
-                                  timeout=5)
+    conn = target.connect()
     try:
         return rpc.call(conn, module, function, list(args), timeout=5)
     finally:

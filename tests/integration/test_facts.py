@@ -1,14 +1,13 @@
 """dist_info's facts, read over rpc from real nodes."""
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node, rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 
 
 def facts_of(target, **kwargs):
-    conn = node.connect_node(node=target.name, cookie=target.cookie.encode(), epmd_port=target.epmd.port,
-                             timeout=5, **kwargs)
+    conn = target.connect(**kwargs)
     try:
         return node_facts(conn)
     finally:
@@ -58,8 +57,8 @@ def test_tls_node_facts(tls_node, pki):
     assert facts['ssl_dist_optfile'].endswith('ssl_dist.conf')
 
 
-def test_connected_nodes_are_listed(epmd, plain_node, hardened_node):
-    conn = node.connect_node(node=plain_node.name, cookie=plain_node.cookie.encode(), epmd_port=epmd.port)
+def test_connected_nodes_are_listed(plain_node, hardened_node):
+    conn = plain_node.connect()
     try:
         rpc.call(conn, 'erlang', 'set_cookie', [Atom(hardened_node.name), Atom(hardened_node.cookie)])
         assert rpc.call(conn, 'net_adm', 'ping', [Atom(hardened_node.name)]) == 'pong'
@@ -71,7 +70,7 @@ def test_connected_nodes_are_listed(epmd, plain_node, hardened_node):
 
 
 def test_rpc_reports_failures_on_the_node(plain_node):
-    conn = node.connect_node(node=plain_node.name, cookie=plain_node.cookie.encode(), epmd_port=plain_node.epmd.port)
+    conn = plain_node.connect()
     try:
         try:
             rpc.call(conn, 'no_such_module', 'f', [])
@@ -91,7 +90,7 @@ def test_ticks_are_answered_while_we_wait(epmd, nodes):
     from tests.support.otp import Node
     nodes.append(Node('ticker', epmd, args=['-kernel', 'net_ticktime', '4']))
     target = nodes[-1]
-    conn = node.connect_node(node=target.name, cookie=target.cookie.encode(), epmd_port=epmd.port)
+    conn = target.connect()
     try:
         assert rpc.call(conn, 'timer', 'sleep', [6000], timeout=10) == 'ok'
         assert str(conn.our_node) in [str(n) for n in rpc.call(conn, 'erlang', 'nodes', [Atom('hidden')])]

@@ -32,7 +32,7 @@ def test_inet6_node_registers_and_authenticates(epmd6, node6):
 
 
 def test_inet6_node_facts_show_the_v6_listen_socket(epmd6, node6):
-    conn = node.connect_node(node=node6.name, cookie=node6.cookie.encode(), epmd_port=epmd6.port, timeout=5)
+    conn = node6.connect()
     try:
         facts = node_facts(conn)
     finally:

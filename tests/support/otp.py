@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd as epmd_client
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd as epmd_client, node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
 
 LOOPBACK = '127.0.0.1'
@@ -19,6 +19,13 @@ def free_port():
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def hardened_args(port):
+    """What the roles give a node: connect_all off, no auto-connect, one port on loopback only."""
+    return ['-kernel', 'connect_all', 'false', '-kernel', 'dist_auto_connect', 'never',
+            '-kernel', 'inet_dist_listen_min', str(port), '-kernel', 'inet_dist_listen_max', str(port),
+            '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
 
 
 def random_cookie():
@@ -101,6 +108,12 @@ class Node:
             except DistError:
                 time.sleep(0.05)
         raise RuntimeError('node %s never registered: %s' % (self.name, self.log.read_text()))
+
+    def connect(self, **kwargs):
+        """A hidden connection to this node with its cookie, through its EPMD (the caller closes it)."""
+        kwargs.setdefault('timeout', 5)
+        return dist_node.connect_node(node=self.name, cookie=self.cookie.encode(), epmd_port=self.epmd.port,
+                                      **kwargs)
 
     def wait_listening(self, port, timeout=20):
         """For EPMD-less nodes: wait until the distribution port accepts (the caller stops the node)."""
