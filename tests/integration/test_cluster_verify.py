@@ -8,6 +8,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
 from tests.support.otp import Node, free_port, hardened_args, random_cookie
+from tests.support.tools import run_ansible_module
 
 NAMES = ('va', 'vb', 'vc')
 
@@ -117,16 +118,7 @@ def test_tls_node_refuses_plaintext_and_certless_clients(tls_node, pki):
 
 
 def run_module(args):
-    import json
-    import os
-    import subprocess
-    import sys
-    from tests.support.tools import tool
-    result = subprocess.run(
-        [tool('ansible'), 'localhost', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
-         '-m', 'beamsec.cluster.cluster_verify', '-a', json.dumps(args), '-o'],
-        capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
-    return result.returncode, result.stdout + result.stderr
+    return run_ansible_module('beamsec.cluster.cluster_verify', args)
 
 
 def test_module_fails_on_a_violation_and_names_it(cluster):

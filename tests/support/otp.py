@@ -112,8 +112,8 @@ class Node:
     def connect(self, **kwargs):
         """A hidden connection to this node with its cookie, through its EPMD (the caller closes it)."""
         kwargs.setdefault('timeout', 5)
-        return dist_node.connect_node(node=self.name, cookie=self.cookie.encode(), epmd_port=self.epmd.port,
-                                      **kwargs)
+        kwargs.setdefault('cookie', self.cookie.encode())
+        return dist_node.connect_node(node=self.name, epmd_port=self.epmd.port, **kwargs)
 
     def wait_listening(self, port, timeout=20):
         """For EPMD-less nodes: wait until the distribution port accepts (the caller stops the node)."""
