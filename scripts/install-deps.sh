@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(erlang-base erlang-ssl erlang-public-key erlang-crypto erlang-asn1 erlang-syntax-tools
-              make openssl ca-certificates python3-venv shellcheck
+              make openssl ca-certificates python3-venv shellcheck graphviz
               podman runc netavark aardvark-dns iptables debootstrap)  # the last line: the lab
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

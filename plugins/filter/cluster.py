@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cluster as the roles see it: which hosts run distribution, under which node name, and which are hubs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r'''
+name: cluster_members
+short_description: The distribution nodes of a group of hosts
+version_added: 0.1.0
+description:
+  - For each host of the list that runs distribution (C(beamsec_distribution) not false), its inventory name,
+    node name (C(beamsec_node_name)@address), cluster address (C(beamsec_dist_address) where this run has set it,
+    else C(beamsec_private_address)), public address (C(beamsec_public_address)) and whether it is a hub
+    (C(beamsec_hub)).
+author: beamsec.cluster maintainers (@beamsec)
+positional: hostvars
+options:
+  _input:
+    description: Inventory host names, e.g. C(groups['beam_nodes']).
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: The C(hostvars) magic variable.
+    type: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Node names of the cluster's tenants
+  ansible.builtin.debug:
+    msg: "{{ groups['beam_nodes'] | beamsec.cluster.cluster_members(hostvars) | rejectattr('hub') | map(attribute='node') }}"
+'''
+
+RETURN = r'''
+_value:
+  description: One dict per member with keys C(host), C(node), C(address), C(public_address) and C(hub).
+  type: list
+  elements: dict
+'''
+
+
+def _value(host_vars, key, default):
+    value = host_vars.get(key, default) if hasattr(host_vars, 'get') else default
+    return default if value is None or value == '' else value
+
+
+def cluster_members(hosts, hostvars):
+    members = []
+    for host in hosts or []:
+        host_vars = hostvars[host] if host in hostvars else {}
+        if not _value(host_vars, 'beamsec_distribution', True):
+            continue
+        address = str(_value(host_vars, 'beamsec_dist_address', _value(host_vars, 'beamsec_private_address', '')))
+        members.append({'host': host, 'address': address, 'hub': bool(_value(host_vars, 'beamsec_hub', False)),
+                        'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
+                        'node': '%s@%s' % (_value(host_vars, 'beamsec_node_name', 'app'), address)})
+    return members
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (IOError, OSError) as exc:
+        raise AnsibleFilterError('verify_nodes: no cookie for this node: set beamsec_cookie, or run harden.yml first '
+                                 'to generate %s (%s)' % (path, exc.strerror))
+
+
+def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.'):
+    """cluster_verify's nodes option: each member with its cookie (given, or the generated one the cookie
+    role keeps on the controller) and what is expected of it."""
+    nodes = []
+    for member in members:
+        host_vars = hostvars[member['host']]
+        epmdless = _value(host_vars, 'beamsec_epmd_mode', 'socket') == 'none'
+        low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
+        cookie = _value(host_vars, 'beamsec_cookie', '')
+        if not cookie:
+            store = _value(host_vars, 'beamsec_cookie_store', inventory_dir + '/.beamsec/cookie')
+            per_node = _value(host_vars, 'beamsec_cookie_per_node', False) or topology == 'hub_and_spoke'
+            cookie = _read(store + ('.' + member['host'] if per_node else ''))
+        nodes.append({
+            'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
+            'cookie': str(cookie), 'public_addresses': [member['public_address']] if member['public_address'] else [],
+            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all', False)),
+                       'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'once'),
+                       'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
+        })
+    return nodes
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes}

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""verify.yml's report: every vantage point's probes as findings, a table and a Graphviz picture."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: verify_report
+short_description: One report from cluster_verify and the probes made from each node and each outsider
+version_added: 0.1.0
+description:
+  - Turns the probes that C(playbooks/verify.yml) makes from the nodes (M(beamsec.cluster.dist_auth) to each peer)
+    and from the outsiders (M(beamsec.cluster.epmd_info) and M(beamsec.cluster.dist_auth) to each address) into
+    findings shaped like M(beamsec.cluster.cluster_verify)'s, adds those, and writes a summary, a table and a
+    Graphviz DOT picture of who is connected to whom and what an outsider reaches.
+  - What a peer may reach depends on O(topology) - in a mesh every peer is accepted; in a hub-and-spoke cluster a
+    tenant's probe never gets through to another tenant, and everyone else's probe gets to the handshake but not
+    past it (each node has its own cookie).
+author: beamsec.cluster maintainers (@beamsec)
+options:
+  _input:
+    description: The cluster_verify result (C(findings), C(summary)).
+    type: dict
+    required: true
+  members:
+    description: The C(cluster_members) list.
+    type: list
+    elements: dict
+    required: true
+  hostvars:
+    description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view) and each outsider's
+      C(beamsec_outsider_epmd) and C(beamsec_outsider_dist) (registered loop results).
+    type: dict
+    required: true
+  outsiders:
+    description: Inventory names of the outsiders.
+    type: list
+    elements: str
+    default: []
+  topology:
+    description: C(mesh) or C(hub_and_spoke).
+    type: str
+    default: mesh
+  cross_cookie:
+    description:
+      - Registered loop results of M(beamsec.cluster.dist_auth) presenting one tenant's cookie to another tenant
+        (C(item) a pair of C(verify_nodes) entries); each must end C(rejected).
+    type: list
+    elements: dict
+    default: []
+'''
+
+EXAMPLES = r'''
+- name: Build the report
+  ansible.builtin.set_fact:
+    report: >-
+      {{ verified | beamsec.cluster.verify_report(members, hostvars, groups.outsiders) }}
+'''
+
+RETURN = r'''
+_value:
+  description: C(findings) (each with a C(vantage)), C(summary), C(table) (lines) and C(dot) (Graphviz text).
+  type: dict
+'''
+
+BLOCKED = ('timeout', 'refused', 'no_epmd', 'unreachable')
+
+
+def _finding(node, check, vantage, expected, observed, good, detail=None, target=None):
+    found = {'node': node, 'check': check, 'vantage': vantage, 'expected': expected, 'observed': observed,
+             'outcome': 'ok' if good else 'violation'}
+    if detail:
+        found['detail'] = detail
+    if target:
+        found['target'] = target  # the address and port an outsider tried
+    return found
+
+
+def _peer_expected(source, target, topology):
+    if topology == 'hub_and_spoke' and not source['hub'] and not target['hub']:
+        return 'blocked'  # tenant to tenant: the firewall, then the cookie, stop it
+    return 'rejected' if topology == 'hub_and_spoke' else 'accepted'
+
+
+def peer_findings(members, peer_views, topology):
+    by_node = {m['node']: m for m in members}
+    found = []
+    for source in members:
+        for result in peer_views.get(source['host'], []):
+            target = by_node.get((result.get('item') or {}).get('node'))
+            if target is None or result.get('skipped'):
+                continue
+            expected, observed = _peer_expected(source, target, topology), result.get('outcome', 'error')
+            seen = 'blocked' if observed in BLOCKED else observed
+            found.append(_finding(target['node'], 'peer_reach', source['node'], expected, observed, seen == expected,
+                                  result.get('msg')))
+    return found
+
+
+def outsider_findings(members, outsider_views):
+    by_address = {}
+    for member in members:
+        for address in (member.get('public_address'), member['address']):
+            if address:
+                by_address[address] = member['node']
+    found = []
+    for outsider, results in sorted(outsider_views.items()):
+        for result in results:
+            if result.get('skipped') or 'outcome' not in result:
+                continue
+            check = 'outsider_epmd' if 'names' in result or result.get('epmd_port') else 'outsider_dist'
+            found.append(_finding(by_address.get(result.get('host'), result.get('host')), check, outsider, 'blocked',
+                                  result['outcome'], result['outcome'] in BLOCKED, result.get('msg'),
+                                  '%s:%s' % (result.get('host'), result.get('port') or result.get('epmd_port'))))
+    return found
+
+
+def _summary(findings, base):
+    by_check = {}
+    for found in findings:
+        counts = by_check.setdefault(found['check'], {'ok': 0, 'violation': 0})
+        counts[found['outcome']] += 1
+    bad = [f for f in findings if f['outcome'] == 'violation']
+    return dict(base, findings=len(findings), violations=len(bad), by_check=by_check,
+                violating_nodes=sorted({f['node'] for f in bad}))
+
+
+def _cell(value):
+    text = ','.join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+def table(findings):
+    keys = ('node', 'check', 'vantage', 'target', 'expected', 'observed', 'outcome')
+    rows = [tuple(k.upper() for k in keys)] + [tuple(_cell(f.get(k, '')) for k in keys) for f in findings]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(keys))]
+    return ['  '.join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def _quote(text):
+    return '"%s"' % str(text).replace('\\', '\\\\').replace('"', '\\"')
+
+
+def dot(members, findings):
+    bad = {f['node'] for f in findings if f['outcome'] == 'violation'}
+    lines = ['graph cluster {', '  graph [rankdir=LR, fontname="Helvetica", label="beamsec.cluster verify"];',
+             '  node [fontname="Helvetica", style=filled]; edge [fontname="Helvetica", fontsize=10];']
+    for member in members:
+        lines.append('  %s [shape=%s, fillcolor=%s];' % (_quote(member['node']),
+                                                          'doubleoctagon' if member['hub'] else 'box',
+                                                          'salmon' if member['node'] in bad else 'palegreen'))
+    seen = {f['node']: set(f['observed']) for f in findings
+            if f['check'] == 'membership' and isinstance(f['observed'], list)}
+    for name, peers in sorted(seen.items()):
+        for peer in sorted(peers):
+            both = name in seen.get(peer, ())
+            if both and peer < name:
+                continue
+            lines.append('  %s -- %s [%s];' % (_quote(name), _quote(peer), 'color=darkgreen, penwidth=2' if both
+                                               else 'color=orange, style=dashed, label="one-sided", dir=forward'))
+    for found in findings:
+        if found['check'] == 'peer_reach' and found['observed'] in BLOCKED and found['vantage'] < found['node']:
+            lines.append('  %s -- %s [color=gray, style=dotted, label="blocked"];'
+                         % (_quote(found['vantage']), _quote(found['node'])))
+    outsiders = sorted({f['vantage'] for f in findings if f['check'].startswith('outsider_')})
+    for outsider in outsiders:
+        lines.append('  %s [shape=ellipse, fillcolor=lightgray];' % _quote(outsider))
+        reached = sorted({(f['node'], f['check'][9:]) for f in findings
+                          if f['vantage'] == outsider and f['check'].startswith('outsider_')
+                          and f['outcome'] == 'violation'})
+        for node, what in reached:
+            lines.append('  %s -- %s [color=red, penwidth=2, label="reaches %s", dir=forward];'
+                         % (_quote(outsider), _quote(node), what.upper() if what == 'epmd' else what))
+        if not reached:
+            lines.append('  %s -- %s [color=gray, style=dotted, label="reaches nothing"];'
+                         % (_quote(outsider), _quote(members[0]['node']) if members else '"cluster"'))
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def _results(hostvars, host, key):
+    host_vars = hostvars[host] if host in hostvars else {}
+    registered = host_vars.get(key) if hasattr(host_vars, 'get') else None
+    return list((registered or {}).get('results') or [])
+
+
+def cross_cookie_findings(results):
+    found = []
+    for result in results or ():
+        pair = result.get('item') or ()
+        if result.get('skipped') or len(pair) != 2:
+            continue
+        found.append(_finding(pair[1]['name'], 'tenant_cookie', 'controller', 'rejected', result.get('outcome', 'error'),
+                              result.get('outcome') == 'rejected', "%s's cookie" % pair[0]['name']))
+    return found
+
+
+def verify_report(verified, members, hostvars, outsiders=(), topology='mesh', cross_cookie=()):
+    peer_views = {m['host']: _results(hostvars, m['host'], 'beamsec_peer_view') for m in members}
+    outsider_views = {o: _results(hostvars, o, 'beamsec_outsider_epmd') + _results(hostvars, o, 'beamsec_outsider_dist')
+                      for o in outsiders or ()}
+    findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
+    findings += peer_findings(members, peer_views, topology) + outsider_findings(members, outsider_views)
+    findings += cross_cookie_findings(cross_cookie)
+    vantage = ['controller'] + sorted(h for h, views in peer_views.items() if views) + sorted(outsider_views)
+    summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))
+    return {'findings': findings, 'summary': summary, 'table': table(findings), 'dot': dot(members, findings)}
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'verify_report': verify_report}
