@@ -58,14 +58,14 @@ halt(if Bad =:= [] -> 0; true -> 1 end).
 '''
 
 
-def start_fleet(epmd, count, cookie):
+def start_fleet(epmd, first, count, cookie):
     def one(index):
         port = free_port()
         node = Node('bench%d' % index, epmd, cookie=cookie, args=hardened_args(port))
         node.listen = port
         return node
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(one, range(count)))
+        return list(pool.map(one, range(first, first + count)))
 
 
 def ours(fleet, cookie):
@@ -105,7 +105,7 @@ def main(sizes):
     rows = []
     try:
         for size in sorted(sizes):
-            fleet += start_fleet(epmd, size - len(fleet), cookie) if size > len(fleet) else []
+            fleet += start_fleet(epmd, len(fleet), size - len(fleet), cookie) if size > len(fleet) else []
             members = fleet[:size]
             ours_runs = [ours(members, cookie) for _ in range(REPEAT)]
             erl_runs = [erl(members, epmd, home) for _ in range(REPEAT)]
