@@ -55,79 +55,74 @@ def jsonable(value):
     return repr(value)
 
 
-class _Reader:
-    def __init__(self, conn, deadline):
-        self.conn = conn
-        self.deadline = deadline
+_ARGUMENTS = ('connect_all', 'proto_dist', 'ssl_dist_optfile', 'start_epmd', 'erl_epmd_port')
+_KERNEL_ENV = ('connect_all', 'dist_auto_connect', 'inet_dist_listen_min', 'inet_dist_listen_max',
+               'inet_dist_use_interface')
+_CALLS = (
+    [('application', 'get_env', (KERNEL, Atom(key))) for key in _KERNEL_ENV]
+    + [('init', 'get_argument', (Atom(flag),)) for flag in _ARGUMENTS]
+    + [('os', 'getenv', (name,)) for name in ('ERL_EPMD_PORT', 'ERL_EPMD_ADDRESS')]
+    + [('erlang', 'nodes', (Atom('hidden'),)), ('erlang', 'nodes', (Atom('visible'),)), ('erlang', 'node', ()),
+       ('erlang', 'system_info', (Atom('otp_release'),)), ('net_kernel', 'get_net_ticktime', ()),
+       ('net_kernel', 'epmd_module', ()), ('erlang', 'whereis', (Atom('net_kernel'),))]
+)
 
-    def call(self, module, function, *args):
-        return rpc.call(self.conn, module, function, args, deadline=self.deadline)
 
-    def kernel_env(self, key):
-        """application:get_env(kernel, Key): the value, or None when unset."""
-        found = self.call('application', 'get_env', KERNEL, Atom(key))
-        return found[1] if isinstance(found, tuple) else None
+def _checked(results):
+    for result in results:
+        if isinstance(result, rpc.BadRpc):
+            raise result
+    return results
 
-    def argument(self, flag):
-        """init:get_argument(Flag): the list of value lists, or None when absent."""
-        found = self.call('init', 'get_argument', Atom(flag))
-        return [[text(v) for v in values] for values in found[1]] if isinstance(found, tuple) else None
 
-    def last_argument(self, flag):
-        values = self.argument(flag)
-        return values[-1][0] if values and values[-1] else None
-
-    def os_env(self, name):
-        """os:getenv(Name) on the node; None when unset."""
-        value = self.call('os', 'getenv', name)
-        return None if value is False else text(value)
-
-    def listen_sockets(self):
-        """Sockets net_kernel owns that have no peer: its listen sockets."""
-        kernel = self.call('erlang', 'whereis', Atom('net_kernel'))
-        links = self.call('erlang', 'process_info', kernel, Atom('links'))
-        found = []
-        for item in (links[1] if isinstance(links, tuple) else []):
-            if not isinstance(item, Port):
-                continue
-            if self.call('inet', 'peername', item)[0] != 'error':
-                continue
-            name = self.call('inet', 'sockname', item)
-            if name[0] == 'ok':
-                found.append({'address': ip_text(name[1][0]), 'port': name[1][1]})
-        return found
+def _listen_sockets(conn, kernel, deadline):
+    """Sockets net_kernel owns that have no peer: its listen sockets (two more round trips)."""
+    links = _checked(rpc.calls(conn, [('erlang', 'process_info', (kernel, Atom('links')))], deadline=deadline))[0]
+    ports = [item for item in (links[1] if isinstance(links, tuple) else []) if isinstance(item, Port)]
+    answers = _checked(rpc.calls(conn, [(m, f, (port,)) for port in ports for m, f in
+                                        (('inet', 'peername'), ('inet', 'sockname'))], deadline=deadline))
+    found = []
+    for index in range(0, len(answers), 2):
+        peer, name = answers[index], answers[index + 1]
+        if peer[0] == 'error' and name[0] == 'ok':
+            found.append({'address': ip_text(name[1][0]), 'port': name[1][1]})
+    return found
 
 
 def node_facts(conn, timeout=5.0, deadline=None):
-    """Everything dist_info reports, as JSON-ready values; all calls share one deadline."""
-    read = _Reader(conn, deadline or Deadline(timeout))
-    connect_all_env = read.kernel_env('connect_all')
-    connect_all_arg = read.argument('connect_all')
-    auto_connect = read.kernel_env('dist_auto_connect')
-    hidden = [str(n) for n in read.call('erlang', 'nodes', Atom('hidden')) if n != conn.our_node]
-    listen_min = read.kernel_env('inet_dist_listen_min')
-    listen_max = read.kernel_env('inet_dist_listen_max')
-    sockets = read.listen_sockets()
+    """Everything dist_info reports, as JSON-ready values: every independent call in one round trip,
+    all under one deadline."""
+    deadline = deadline or Deadline(timeout)
+    answers = _checked(rpc.calls(conn, _CALLS, deadline=deadline))
+    env = {key: (found[1] if isinstance(found, tuple) else None) for key, found in zip(_KERNEL_ENV, answers)}
+    args = {flag: ([[text(v) for v in values] for values in found[1]] if isinstance(found, tuple) else None)
+            for flag, found in zip(_ARGUMENTS, answers[len(_KERNEL_ENV):])}
+    last = {flag: (values[-1][0] if values and values[-1] else None) for flag, values in args.items()}
+    epmd_port, epmd_address, hidden, visible, name, release, ticktime, epmd_module, kernel = \
+        answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
+    sockets = _listen_sockets(conn, kernel, deadline)
+    connect_all_env, auto_connect = env['connect_all'], env['dist_auto_connect']
+    listen_min, listen_max = env['inet_dist_listen_min'], env['inet_dist_listen_max']
     return {
-        'node': str(read.call('erlang', 'node')),
-        'otp_release': text(read.call('erlang', 'system_info', Atom('otp_release'))),
-        'connect_all': connect_all_env is not False and connect_all_arg != [['false']],
+        'node': str(name),
+        'otp_release': text(release),
+        'connect_all': connect_all_env is not False and args['connect_all'] != [['false']],
         'connect_all_kernel_env': connect_all_env,
-        'connect_all_init_argument': connect_all_arg,
+        'connect_all_init_argument': args['connect_all'],
         'dist_auto_connect': text(auto_connect) if auto_connect is not None else 'once',
         'dist_auto_connect_configured': auto_connect is not None,
-        'proto_dist': read.last_argument('proto_dist') or 'inet_tcp',
-        'ssl_dist_optfile': read.last_argument('ssl_dist_optfile'),
-        'inet_dist_use_interface': ip_text(read.kernel_env('inet_dist_use_interface')),
+        'proto_dist': last['proto_dist'] or 'inet_tcp',
+        'ssl_dist_optfile': last['ssl_dist_optfile'],
+        'inet_dist_use_interface': ip_text(env['inet_dist_use_interface']),
         'inet_dist_listen_min': listen_min,
         'inet_dist_listen_max': listen_max if listen_max is not None else listen_min,
         'listen': sockets,
         'listen_port': sockets[0]['port'] if sockets else None,
-        'net_ticktime': jsonable(read.call('net_kernel', 'get_net_ticktime')),
-        'nodes_visible': [str(n) for n in read.call('erlang', 'nodes', Atom('visible'))],
-        'nodes_hidden': hidden,
-        'epmd_module': text(read.call('net_kernel', 'epmd_module')),
-        'start_epmd': read.last_argument('start_epmd') != 'false',
-        'erl_epmd_port': read.last_argument('erl_epmd_port') or read.os_env('ERL_EPMD_PORT'),
-        'erl_epmd_address': read.os_env('ERL_EPMD_ADDRESS'),
+        'net_ticktime': jsonable(ticktime),
+        'nodes_visible': [str(n) for n in visible],
+        'nodes_hidden': [str(n) for n in hidden if n != conn.our_node],
+        'epmd_module': text(epmd_module),
+        'start_epmd': last['start_epmd'] != 'false',
+        'erl_epmd_port': last['erl_epmd_port'] or (None if epmd_port is False else text(epmd_port)),
+        'erl_epmd_address': None if epmd_address is False else text(epmd_address),
     }

@@ -38,24 +38,39 @@ def call(node_conn, module, function, args=(), timeout=5.0, deadline=None):
     """Return what Module:Function(Args...) returns on the node; BadRpc if it fails.
 
     ``deadline`` (shared by several calls) wins over ``timeout`` (this call alone)."""
+    result = calls(node_conn, [(module, function, args)], timeout, deadline)[0]
+    if isinstance(result, BadRpc):
+        raise result
+    return result
+
+
+def calls(node_conn, requests, timeout=5.0, deadline=None):
+    """Several independent calls in one round trip: all are sent, then the replies are
+    matched by reference (rex runs each call in a process of its own, so they may come
+    back in any order). Returns the results in request order, a BadRpc where one failed."""
     me = node_conn.make_pid()
-    ref = node_conn.make_ref()
-    request = (Atom('call'), Atom(module), Atom(function), list(args), me)
+    pending = {}
     previous = node_conn.deadline
     node_conn.deadline = deadline or Deadline(timeout)
-    node_conn.conn.stage = 'rpc %s:%s/%d' % (module, function, len(args))
+    node_conn.conn.stage = 'rpc ' + ', '.join('%s:%s/%d' % (m, f, len(a)) for m, f, a in requests[:3])
     try:
-        node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
-        while True:
+        for index, (module, function, args) in enumerate(requests):
+            ref = node_conn.make_ref()
+            pending[ref] = index
+            request = (Atom('call'), Atom(module), Atom(function), list(args), me)
+            node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
+        results = [None] * len(requests)
+        while pending:
             control, payload = node_conn.recv()
             if not (isinstance(control, tuple) and control and control[0] in _DELIVERIES):
                 continue  # links, monitors, exits: nothing a probe waits for
-            if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == ref:
+            if isinstance(payload, tuple) and len(payload) == 2 and payload[0] in pending:
                 reply = payload[1]
-                if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == 'badrpc':
-                    raise BadRpc(reply[1])
-                return reply
+                failed = isinstance(reply, tuple) and len(reply) == 2 and reply[0] == 'badrpc'
+                results[pending.pop(payload[0])] = BadRpc(reply[1]) if failed else reply
+                continue
             _answer_io(node_conn, payload)
+        return results
     finally:
         node_conn.deadline = previous
 
