@@ -107,8 +107,8 @@ def main(sizes):
         for size in sorted(sizes):
             fleet += start_fleet(epmd, len(fleet), size - len(fleet), cookie) if size > len(fleet) else []
             members = fleet[:size]
-            ours_runs = [ours(members, cookie) for _ in range(REPEAT)]
-            erl_runs = [erl(members, epmd, home) for _ in range(REPEAT)]
+            ours_runs = [ours(members, cookie) for dummy in range(REPEAT)]
+            erl_runs = [erl(members, epmd, home) for dummy in range(REPEAT)]
             mine, theirs = statistics.median(r[0] for r in ours_runs), statistics.median(erl_runs)
             rows.append((size, ours_runs[0][1], mine, theirs))
     finally:

@@ -149,9 +149,9 @@ def dot(members, findings):
     lines = ['graph cluster {', '  graph [rankdir=LR, fontname="Helvetica", label="beamsec.cluster verify"];',
              '  node [fontname="Helvetica", style=filled]; edge [fontname="Helvetica", fontsize=10];']
     for member in members:
-        lines.append('  %s [shape=%s, fillcolor=%s];' % (_quote(member['node']),
-                                                          'doubleoctagon' if member['hub'] else 'box',
-                                                          'salmon' if member['node'] in bad else 'palegreen'))
+        shape = 'doubleoctagon' if member['hub'] else 'box'
+        fill = 'salmon' if member['node'] in bad else 'palegreen'
+        lines.append('  %s [shape=%s, fillcolor=%s];' % (_quote(member['node']), shape, fill))
     seen = {f['node']: set(f['observed']) for f in findings
             if f['check'] == 'membership' and isinstance(f['observed'], list)}
     for name, peers in sorted(seen.items()):

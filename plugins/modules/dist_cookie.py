@@ -42,7 +42,7 @@ attributes:
     description: Connects and compares; sets nothing.
   diff_mode:
     support: none
-    description: The values are secret; RV(changed) says whether they differ.
+    description: The values are secret; the task's C(changed) says whether they differ.
 '''
 
 EXAMPLES = r'''
