@@ -73,7 +73,7 @@ def _read(path):
                                  'to generate %s (%s)' % (path, exc.strerror))
 
 
-def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.'):
+def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=True, exposed='public'):
     """cluster_verify's nodes option: each member with its cookie (given, or the generated one the cookie
     role keeps on the controller) and what is expected of it."""
     nodes = []
@@ -81,18 +81,22 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.'):
         host_vars = hostvars[member['host']]
         epmdless = _value(host_vars, 'beamsec_epmd_mode', 'socket') == 'none'
         low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
-        cookie = _value(host_vars, 'beamsec_cookie', '')
-        if not cookie:
+        cookie = _value(host_vars, 'beamsec_cookie', '') if cookies else None
+        if cookies and not cookie:
             store = _value(host_vars, 'beamsec_cookie_store', inventory_dir + '/.beamsec/cookie')
             per_node = _value(host_vars, 'beamsec_cookie_per_node', False) or topology == 'hub_and_spoke'
             cookie = _read(store + ('.' + member['host'] if per_node else ''))
-        nodes.append({
+        addresses = [member['public_address']] if member['public_address'] else []
+        node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
-            'cookie': str(cookie), 'public_addresses': [member['public_address']] if member['public_address'] else [],
+            'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
             'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all', False)),
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'once'),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
-        })
+        }
+        if cookies:
+            node['cookie'] = str(cookie)
+        nodes.append(node)
     return nodes
 
 

@@ -12,9 +12,9 @@ name: verify_report
 short_description: One report from cluster_verify and the probes made from each node and each outsider
 version_added: 0.1.0
 description:
-  - Turns the probes that C(playbooks/verify.yml) makes from the nodes (M(beamsec.cluster.dist_auth) to each peer)
-    and from the outsiders (M(beamsec.cluster.epmd_info) and M(beamsec.cluster.dist_auth) to each address) into
-    findings shaped like M(beamsec.cluster.cluster_verify)'s, adds those, and writes a summary, a table and a
+  - Turns the probes that C(playbooks/verify.yml) makes from the nodes (C(auth) to each peer with the node's own
+    cookie) and from the outsiders (C(exposure) of every address), both M(beamsec.cluster.cluster_verify) runs, into
+    findings judged from those vantage points, adds the controller's, and writes a summary, a table and a
     Graphviz DOT picture of who is connected to whom and what an outsider reaches.
   - What a peer may reach depends on O(topology) - in a mesh every peer is accepted; in a hub-and-spoke cluster a
     tenant's probe never gets through to another tenant, and everyone else's probe gets to the handshake but not
@@ -32,7 +32,7 @@ options:
     required: true
   hostvars:
     description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view) and each outsider's
-      C(beamsec_outsider_epmd) and C(beamsec_outsider_dist) (registered loop results).
+      C(beamsec_outsider_view) (registered M(beamsec.cluster.cluster_verify) results).
     type: dict
     required: true
   outsiders:
@@ -86,35 +86,39 @@ def _peer_expected(source, target, topology):
 
 
 def peer_findings(members, peer_views, topology):
+    """A node's auth probes of its peers, judged by what the topology lets it reach."""
     by_node = {m['node']: m for m in members}
     found = []
     for source in members:
-        for result in peer_views.get(source['host'], []):
-            target = by_node.get((result.get('item') or {}).get('node'))
-            if target is None or result.get('skipped'):
+        view = peer_views.get(source['host']) or {}
+        if view.get('skipped'):
+            continue
+        if 'findings' not in view:  # the probe did not run at all: say why
+            found.append(_finding(source['node'], 'peer_reach', source['node'], 'a probe', 'error', False,
+                                  view.get('msg')))
+            continue
+        for probe in view['findings']:
+            target = by_node.get(probe['node'])
+            if target is None or probe['check'] != 'auth':
                 continue
-            expected, observed = _peer_expected(source, target, topology), result.get('outcome', 'error')
+            expected, observed = _peer_expected(source, target, topology), probe['observed']
             seen = 'blocked' if observed in BLOCKED else observed
-            found.append(_finding(target['node'], 'peer_reach', source['node'], expected, observed, seen == expected,
-                                  result.get('msg')))
+            found.append(_finding(target['node'], 'peer_reach', source['node'], expected, observed,
+                                  seen == expected, probe.get('detail')))
     return found
 
 
-def outsider_findings(members, outsider_views):
-    by_address = {}
-    for member in members:
-        for address in (member.get('public_address'), member['address']):
-            if address:
-                by_address[address] = member['node']
+def outsider_findings(outsider_views):
+    """An outsider's exposure probes: nothing may answer it."""
     found = []
-    for outsider, results in sorted(outsider_views.items()):
-        for result in results:
-            if result.get('skipped') or 'outcome' not in result:
-                continue
-            check = 'outsider_epmd' if 'names' in result or result.get('epmd_port') else 'outsider_dist'
-            found.append(_finding(by_address.get(result.get('host'), result.get('host')), check, outsider, 'blocked',
-                                  result['outcome'], result['outcome'] in BLOCKED, result.get('msg'),
-                                  '%s:%s' % (result.get('host'), result.get('port') or result.get('epmd_port'))))
+    for outsider, view in sorted(outsider_views.items()):
+        for probe in view.get('findings') or ():
+            check = {'exposure_epmd': 'outsider_epmd', 'exposure_dist': 'outsider_dist'}.get(probe['check'])
+            if check:
+                found.append(_finding(probe['node'], check, outsider, 'blocked', probe['observed'],
+                                      probe['outcome'] == 'ok', None, (probe.get('detail') or '').split(' ')[-1]))
+        if 'findings' not in view:
+            found.append(_finding('*', 'outsider_epmd', outsider, 'a probe', 'error', False, view.get('msg')))
     return found
 
 
@@ -181,10 +185,9 @@ def dot(members, findings):
     return '\n'.join(lines) + '\n'
 
 
-def _results(hostvars, host, key):
+def _registered(hostvars, host, key):
     host_vars = hostvars[host] if host in hostvars else {}
-    registered = host_vars.get(key) if hasattr(host_vars, 'get') else None
-    return list((registered or {}).get('results') or [])
+    return (host_vars.get(key) if hasattr(host_vars, 'get') else None) or {}
 
 
 def cross_cookie_findings(results):
@@ -199,13 +202,12 @@ def cross_cookie_findings(results):
 
 
 def verify_report(verified, members, hostvars, outsiders=(), topology='mesh', cross_cookie=()):
-    peer_views = {m['host']: _results(hostvars, m['host'], 'beamsec_peer_view') for m in members}
-    outsider_views = {o: _results(hostvars, o, 'beamsec_outsider_epmd') + _results(hostvars, o, 'beamsec_outsider_dist')
-                      for o in outsiders or ()}
+    peer_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_peer_view') for m in members}
+    outsider_views = {o: _registered(hostvars, o, 'beamsec_outsider_view') for o in outsiders or ()}
     findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
-    findings += peer_findings(members, peer_views, topology) + outsider_findings(members, outsider_views)
+    findings += peer_findings(members, peer_views, topology) + outsider_findings(outsider_views)
     findings += cross_cookie_findings(cross_cookie)
-    vantage = ['controller'] + sorted(h for h, views in peer_views.items() if views) + sorted(outsider_views)
+    vantage = ['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view) + sorted(outsider_views)
     summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))
     return {'findings': findings, 'summary': summary, 'table': table(findings), 'dot': dot(members, findings)}
 

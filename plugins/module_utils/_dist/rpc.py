@@ -59,7 +59,7 @@ def calls(node_conn, requests, timeout=5.0, deadline=None):
             pending[ref] = index
             request = (Atom('call'), Atom(module), Atom(function), list(args), me)
             node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
-        results = [None] * len(requests)
+        results = {}
         while pending:
             control, payload = node_conn.recv()
             if not (isinstance(control, tuple) and control and control[0] in _DELIVERIES):
@@ -70,7 +70,7 @@ def calls(node_conn, requests, timeout=5.0, deadline=None):
                 results[pending.pop(payload[0])] = BadRpc(reply[1]) if failed else reply
                 continue
             _answer_io(node_conn, payload)
-        return results
+        return [results[index] for index in range(len(requests))]
     finally:
         node_conn.deadline = previous
 

@@ -119,21 +119,22 @@ def _facts_findings(target, facts):
     return found
 
 
-def _exposure(target, address, ports, timeout):
-    """From this vantage point nothing may answer on an address not meant for it."""
-    findings = []
+def _exposure_epmd(target, address, timeout):
+    """From this vantage point nothing may answer on an address not meant for it: EPMD..."""
     try:
         answer = epmd.names(address, target.epmd_port, timeout=timeout)
         observed = 'answered with %d name(s)' % len(answer[1])
     except DistError as exc:
         observed = exc.outcome
-    findings.append(_finding(target, 'exposure_epmd', UNREACHABLE, observed, observed in UNREACHABLE,
-                             'EPMD at %s:%d' % (address, target.epmd_port)))
-    for port in ports:
-        report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
-        findings.append(_finding(target, 'exposure_dist', UNREACHABLE, report['outcome'],
-                                 report['outcome'] in UNREACHABLE, 'dist port %s:%d' % (address, port)))
-    return findings
+    return [_finding(target, 'exposure_epmd', UNREACHABLE, observed, observed in UNREACHABLE,
+                     'EPMD at %s:%d' % (address, target.epmd_port))]
+
+
+def _exposure_dist(target, address, port, timeout):
+    """...nor a distribution port (each probe its own job: all end within one timeout)."""
+    report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
+    return [_finding(target, 'exposure_dist', UNREACHABLE, report['outcome'], report['outcome'] in UNREACHABLE,
+                     'dist port %s:%d' % (address, port))]
 
 
 def membership(targets, facts_by_node, topology, hubs):
@@ -183,7 +184,7 @@ def partitions(names, seen):
 
 
 def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='mesh', hubs=(), timeout=5.0,
-           concurrency=16):
+           concurrency=64):
     """Run the checks on all nodes; returns (findings, summary)."""
     started = time.monotonic()
     targets = [Target(spec, cookie) for spec in specs]
@@ -206,9 +207,10 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                 jobs.append(('no_cert', target, pool.submit(
                     _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=target.cookie, tls=no_cert_tls)))
             if 'exposure' in checks:
-                ports = _exposure_ports(target)
                 for address in target.public:
-                    jobs.append(('exposure', target, pool.submit(_exposure, target, address, ports, timeout)))
+                    jobs.append(('exposure', target, pool.submit(_exposure_epmd, target, address, timeout)))
+                    jobs.extend(('exposure', target, pool.submit(_exposure_dist, target, address, port, timeout))
+                                for port in _exposure_ports(target))
         findings, facts_by_node = [], {}
         for kind, target, future in jobs:
             try:

@@ -12,7 +12,12 @@ HOSTVARS = {
 
 
 def probe(node, outcome):
-    return {'item': {'node': node}, 'outcome': outcome}
+    return {'node': node, 'check': 'auth', 'observed': outcome, 'outcome': 'ok' if outcome == 'accepted' else 'violation'}
+
+
+def exposure(node, check, observed, good, where):
+    return {'node': node, 'check': check, 'observed': observed, 'outcome': 'ok' if good else 'violation',
+            'detail': 'at ' + where}
 
 
 def test_members_skip_hosts_without_distribution():
@@ -24,14 +29,15 @@ def test_members_skip_hosts_without_distribution():
 def test_hub_and_spoke_expectations_per_vantage_point():
     members = cluster_members(['hub', 't1', 't2'], HOSTVARS)
     views = dict(HOSTVARS)
-    views['t1'] = dict(HOSTVARS['t1'], beamsec_peer_view={'results': [
+    views['hub'] = dict(HOSTVARS['hub'], beamsec_peer_view={'findings': []})
+    views['t1'] = dict(HOSTVARS['t1'], beamsec_peer_view={'findings': [
         probe('app@10.0.0.1', 'rejected'),   # reaches the hub, whose cookie it does not have: right
         probe('shop@10.0.0.3', 'accepted'),  # gets into another tenant: a violation
     ]})
-    views['t2'] = dict(HOSTVARS['t2'], beamsec_peer_view={'results': [probe('app@10.0.0.2', 'timeout')]})
-    views['out'] = {'beamsec_outsider_epmd': {'results': [{'host': '192.0.2.1', 'epmd_port': 4369,
-                                                            'names': [], 'outcome': 'answered'}]},
-                    'beamsec_outsider_dist': {'results': [{'host': '10.0.0.2', 'port': 9100, 'outcome': 'timeout'}]}}
+    views['t2'] = dict(HOSTVARS['t2'], beamsec_peer_view={'findings': [probe('app@10.0.0.2', 'timeout')]})
+    views['out'] = {'beamsec_outsider_view': {'findings': [
+        exposure('app@10.0.0.1', 'exposure_epmd', 'answered with 1 name(s)', False, '192.0.2.1:4369'),
+        exposure('app@10.0.0.2', 'exposure_dist', 'timeout', True, '10.0.0.2:9100')]}}
     report = verify_report({'findings': [], 'summary': {'nodes': 3}}, members, views, ['out'], 'hub_and_spoke')
     outcome = {(f['vantage'], f['node'], f['check']): f['outcome'] for f in report['findings']}
     assert outcome == {
@@ -42,14 +48,16 @@ def test_hub_and_spoke_expectations_per_vantage_point():
         ('out', 'app@10.0.0.2', 'outsider_dist'): 'ok',
     }
     assert report['summary']['violations'] == 2
-    assert report['summary']['vantage_points'] == ['controller', 't1', 't2', 'out']
+    assert report['summary']['vantage_points'] == ['controller', 'hub', 't1', 't2', 'out']
+    assert [f['target'] for f in report['findings'] if f['vantage'] == 'out'] == ['192.0.2.1:4369', '10.0.0.2:9100']
     assert 'color=red' in report['dot'] and 'doubleoctagon' in report['dot']
     assert report['table'][0].split() == ['NODE', 'CHECK', 'VANTAGE', 'TARGET', 'EXPECTED', 'OBSERVED', 'OUTCOME']
 
 
 def test_a_mesh_expects_every_peer_to_accept():
     members = cluster_members(['t1', 't2'], HOSTVARS)
-    views = dict(HOSTVARS, t1=dict(HOSTVARS['t1'], beamsec_peer_view={'results': [probe('shop@10.0.0.3', 'timeout')]}))
+    views = dict(HOSTVARS, t1=dict(HOSTVARS['t1'], beamsec_peer_view={'findings': [probe('shop@10.0.0.3', 'timeout')]}))
     report = verify_report({'findings': [], 'summary': {}}, members, views)
-    assert [(f['check'], f['expected'], f['outcome']) for f in report['findings']] == [
-        ('peer_reach', 'accepted', 'violation')]
+    # t2 never reported: a host the play could not reach is a finding too
+    assert [(f['vantage'], f['check'], f['expected'], f['outcome']) for f in report['findings']] == [
+        ('app@10.0.0.2', 'peer_reach', 'accepted', 'violation'), ('shop@10.0.0.3', 'peer_reach', 'a probe', 'violation')]
