@@ -41,9 +41,9 @@ def tool(host, expression):
 
 def verify(tmp_path):
     sources = [arg for source in INVENTORY.split(',') for arg in ('-i', source)]
-    argv = [str(Path(sys.executable).with_name('ansible-playbook'))] + sources + [
-            str(ROOT / 'playbooks' / 'verify.yml'), '-e', 'beamsec_reports_dir=%s' % tmp_path,
-            '-e', 'beamsec_verify_timeout=%s' % TIMEOUT]
+    playbook = [str(ROOT / 'playbooks' / 'verify.yml'), '-e', 'beamsec_reports_dir=%s' % tmp_path,
+                '-e', 'beamsec_verify_timeout=%s' % TIMEOUT]
+    argv = [str(Path(sys.executable).with_name('ansible-playbook'))] + sources + playbook
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
     out = result.stdout + result.stderr
