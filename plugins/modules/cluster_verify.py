@@ -243,6 +243,8 @@ def node_specs(params):
         if spec['name'] in names:
             raise ParamError('%s.name=%s is listed twice' % (where, spec['name']))
         names.add(spec['name'])
+        if spec.get('cookie') and spec.get('cookie_file'):
+            raise ParamError('%s sets both cookie and cookie_file: keep one' % where)
         if spec.get('cookie') or spec.get('cookie_file'):
             spec = dict(spec, cookie_bytes=cookie_from(spec, prefix=where + '.')[0])
         specs.append(spec)

@@ -138,6 +138,8 @@ def test_module_fails_on_a_violation_and_names_it(cluster):
      'hubs lists b@h, which nodes does not'),
     ({'nodes': [{'name': 'a@h'}, {'name': 'a@h'}], 'cookie': 'x' * 32}, 'nodes[1].name=a@h is listed twice'),
     ({'nodes': [{'name': 'a@h'}]}, 'set cookie (vault it) or cookie_file'),
+    ({'nodes': [{'name': 'a@h', 'cookie': 'x' * 32, 'cookie_file': '/etc/hostname'}]},
+     'nodes[0] sets both cookie and cookie_file: keep one'),
 ])
 def test_module_bad_input_names_the_option(args, expected):
     code, out = run_module(args)
