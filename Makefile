@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(abspath .cache/collections)
 export CONTAINERS_CONF := $(abspath lab/containers.conf)
+# the lab's podman connection, pipelined (lab/connection_plugins/lab_podman.py)
+export ANSIBLE_CONNECTION_PLUGINS := $(abspath lab/connection_plugins)
+export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := .cache/lab/inventory.yml
 
 .PHONY: deps test unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link
