@@ -102,6 +102,8 @@ CASES = [
     ('dist-no-address', 'dist', {}, 'beamsec_dist_address'),
     ('firewall-bad-peer', 'firewall', {'beamsec_firewall_peers': ['not-an-ip']}, "must list the cluster peers' IP"),
     ('firewall-no-peers', 'firewall', {'beamsec_cluster_group': 'nosuchgroup'}, "must list the cluster peers' IP"),
+    ('firewall-bad-admin', 'firewall', {'beamsec_firewall_peers': ['10.0.0.1'], 'beamsec_firewall_admins': ['ctl']},
+     "must list the cluster peers' IP"),
     ('tls-12-without-opt-in', 'tls_dist', dict(TLS, beamsec_tls_versions=['tlsv1.3', 'tlsv1.2']),
      'set beamsec_tls_allow_tls12=true'),
     ('tls-unknown-version', 'tls_dist', dict(TLS, beamsec_tls_versions=['sslv3']), 'beamsec_tls_versions'),
