@@ -44,7 +44,7 @@ bench: deps link
 	$(PY) benchmarks/fleet_verify.py
 
 ## The demo: a fresh lab (3 cluster hosts + 1 outsider), the app as OTP ships it, what the
-## outsider sees; then playbooks/harden.yml, and what the outsider sees after.
+## outsider sees; then playbooks/harden.yml, what the outsider sees after, and playbooks/verify.yml.
 demo: deps link
 	$(PY) lab/lab.py down
 	$(PY) lab/lab.py up
@@ -54,6 +54,8 @@ demo: deps link
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/harden.yml
 	@echo "=== AFTER hardening: the outsider's view ==="
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
+	@echo "=== The proof from every vantage point (report and picture in .cache/lab/reports) ==="
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/verify.yml
 
 ## Two local OTP nodes on loopback probed by the modules (no lab needed).
 demo-local: deps link

@@ -190,7 +190,10 @@ def write_inventory(plan):
              '    ansible_python_interpreter: /usr/bin/python3',
              '    lab_cookie_file: %s' % COOKIE,
              '    # the hardening takes over the lab app (playbooks/lab_app.yml) and keeps its cookie',
-             '    beamsec_service_name: beam-app', '    beamsec_cookie_store: %s' % COOKIE, '  children:']
+             '    beamsec_service_name: beam-app', '    beamsec_cookie_store: %s' % COOKIE,
+             '    # this machine does not route to the lab: cluster_verify runs on the first node',
+             '    beamsec_verify_from: %s' % next(h['name'] for h in plan if h['group'] == 'beam_nodes'),
+             '  children:']
     for group in ('beam_nodes', 'outsiders'):
         lines += ['    %s:' % group, '      hosts:']
         for host in (h for h in plan if h['group'] == group):

@@ -32,7 +32,7 @@ def test_up_twice_then_down_twice():
     assert sorted(labelled('containers')) == first and len(first) == 3  # nothing recreated
     inventory = (ROOT / '.cache' / 'lab' / 'inventory.yml').read_text()
     for expected in ('beam_nodes:', 'outsiders:', 'beamsec_private_address: 10.231.20.11',
-                     'ansible_connection: lab_podman'):
+                     'ansible_connection: lab_podman', 'beamsec_verify_from: beam1'):
         assert expected in inventory
     assert 'beamsec_private_address' not in inventory.split('outsiders:')[1]  # the outsider is public only
     booted = subprocess.run(['podman', 'exec', 'beamsec-lab-beam1', 'systemctl', 'is-system-running'], env=ENV,
