@@ -69,6 +69,16 @@ def wait_whole(timeout=90):
     raise AssertionError('the mesh did not heal: %s' % {n: tool(n, 'nodes().') for n in NODE})
 
 
+def drop_from(host, source):
+    """A table of its own on the host that drops what `source` sends it (removed by heal())."""
+    podman(host, 'nft', 'add table inet fault; add chain inet fault input { type filter hook input priority -10; '
+                        'policy accept; }; add rule inet fault input ip saddr %s drop' % source)
+
+
+def heal(host):
+    podman(host, 'nft', 'delete table inet fault')
+
+
 def restart_node(host):
     podman(host, 'systemctl', 'restart', 'beam-app')
     wait_whole()
@@ -112,9 +122,7 @@ def test_epmd_stopped(tmp_path):
 
 
 def test_packets_to_one_node_dropped(tmp_path):
-    podman(3, 'nft', 'add table inet fault; add chain inet fault input '
-                     '{ type filter hook input priority -10; policy accept; }; '
-                     'add rule inet fault input ip saddr 10.231.20.0/24 drop')
+    drop_from(3, '10.231.20.0/24')
     try:
         code, report, dummy = verify(tmp_path)
         assert code != 0
@@ -122,7 +130,7 @@ def test_packets_to_one_node_dropped(tmp_path):
         assert observed(report, NODE[3], 'auth') == ('timeout', 'violation')
         assert observed(report, NODE[3], 'peer_reach', NODE[2]) == ('timeout', 'violation')
     finally:
-        podman(3, 'nft', 'delete table inet fault')
+        heal(3)
 
 
 def _expired_cert(pki, address):
@@ -167,10 +175,8 @@ def test_an_expired_certificate(tmp_path):
 
 def test_two_nodes_partitioned_with_nft(tmp_path):
     """beam2 and beam3 cut off from each other (beam1, the vantage point, still reaches both)."""
-    rule = ('add table inet fault; add chain inet fault input { type filter hook input priority -10; '
-            'policy accept; }; add rule inet fault input ip saddr %s drop')
-    podman(2, 'nft', rule % '10.231.20.13')
-    podman(3, 'nft', rule % '10.231.20.12')
+    drop_from(2, '10.231.20.13')
+    drop_from(3, '10.231.20.12')
     try:
         # the link would live on until net_ticktime; the drop keeps it from coming back
         tool(2, "erlang:disconnect_node('%s')." % NODE[3])
@@ -183,5 +189,5 @@ def test_two_nodes_partitioned_with_nft(tmp_path):
         assert observed(report, NODE[1], 'membership')[1] == 'ok'
         assert report['summary']['partitions'] == [sorted(NODE.values())]  # still one group, through beam1
     finally:
-        podman(2, 'nft', 'delete table inet fault')
-        podman(3, 'nft', 'delete table inet fault')
+        heal(2)
+        heal(3)
