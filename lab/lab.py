@@ -104,6 +104,9 @@ def _prepare_rootfs(rootfs):
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.exists():
             link.symlink_to('/dev/null')  # masked: no consoles, no clock to set in a container
+    # RabbitMQ's package enables its service: the rabbitmq lab app starts it where it is wanted
+    (rootfs / 'etc' / 'systemd' / 'system' / 'multi-user.target.wants' / 'rabbitmq-server.service').unlink(
+        missing_ok=True)
     (rootfs / 'var' / 'cache' / 'apt' / 'archives').mkdir(parents=True, exist_ok=True)
     for stale in (rootfs / 'var' / 'cache' / 'apt' / 'archives').glob('*.deb'):
         stale.unlink()
