@@ -46,6 +46,28 @@ _value:
 '''
 
 
+# What each release flavour calls things unless the inventory says otherwise: the
+# role defaults, cluster_members and the playbooks all read them here.
+FLAVOUR_DEFAULTS = {
+    'erlang': {'node_name': 'app', 'node_user': 'beam', 'node_home': '/var/lib/beam', 'service_name': '',
+               'tls_optfile': '', 'connect_all': False},
+    # RabbitMQ boots through global:sync(), which never returns under connect_all false
+    'rabbitmq': {'node_name': 'rabbit', 'node_user': 'rabbitmq', 'node_home': '/var/lib/rabbitmq',
+                 'service_name': 'rabbitmq-server', 'tls_optfile': '/etc/rabbitmq/inter_node_tls.config',
+                 'connect_all': True},
+}
+FLAVOUR_DEFAULTS['elixir'] = FLAVOUR_DEFAULTS['erlang']
+
+
+def flavour_default(flavour, key):
+    """The default of beamsec_<key> for a flavour ('' where the role derives it from other variables)."""
+    try:
+        return FLAVOUR_DEFAULTS[flavour or 'erlang'][key]
+    except KeyError:
+        raise AnsibleFilterError('flavour_default: beamsec_flavour=%s has no default for %s (flavours: %s)'
+                                 % (flavour, key, ', '.join(sorted(FLAVOUR_DEFAULTS))))
+
+
 def _value(host_vars, key, default):
     value = host_vars.get(key, default) if hasattr(host_vars, 'get') else default
     return default if value is None or value == '' else value
@@ -60,7 +82,8 @@ def cluster_members(hosts, hostvars):
         address = str(_value(host_vars, 'beamsec_dist_address', _value(host_vars, 'beamsec_private_address', '')))
         members.append({'host': host, 'address': address, 'hub': bool(_value(host_vars, 'beamsec_hub', False)),
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
-                        'node': '%s@%s' % (_value(host_vars, 'beamsec_node_name', 'app'), address)})
+                        'node': '%s@%s' % (_value(host_vars, 'beamsec_node_name', flavour_default(
+                            _value(host_vars, 'beamsec_flavour', 'erlang'), 'node_name')), address)})
     return members
 
 
@@ -90,7 +113,8 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
             'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
-            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all', False)),
+            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all', flavour_default(
+                _value(host_vars, 'beamsec_flavour', 'erlang'), 'connect_all'))),
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'once'),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
         }
@@ -103,4 +127,4 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
 class FilterModule(object):
 
     def filters(self):
-        return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes}
+        return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes, 'flavour_default': flavour_default}
