@@ -61,11 +61,14 @@ FLAVOUR_DEFAULTS['elixir'] = FLAVOUR_DEFAULTS['erlang']
 
 def flavour_default(flavour, key):
     """The default of beamsec_<key> for a flavour ('' where the role derives it from other variables)."""
+    if (flavour or 'erlang') not in FLAVOUR_DEFAULTS:
+        raise AnsibleFilterError('beamsec_flavour=%s: use erlang (plain erl or a rebar3 release), elixir (a mix '
+                                 'release) or rabbitmq' % (flavour,))
     try:
         return FLAVOUR_DEFAULTS[flavour or 'erlang'][key]
     except KeyError:
-        raise AnsibleFilterError('flavour_default: beamsec_flavour=%s has no default for %s (flavours: %s)'
-                                 % (flavour, key, ', '.join(sorted(FLAVOUR_DEFAULTS))))
+        raise AnsibleFilterError('flavour_default: no default for %s (there are: %s)'
+                                 % (key, ', '.join(sorted(FLAVOUR_DEFAULTS['erlang']))))
 
 
 def _value(host_vars, key, default):

@@ -45,6 +45,19 @@ def user_certs():
 USER = user_certs()
 
 
+def release_without_ssl():
+    """The shape of a mix release (bin/app, lib/) that does not carry the ssl application."""
+    root = Path(tempfile.mkdtemp(prefix='beamsec-release-'))
+    atexit.register(shutil.rmtree, str(root), True)
+    (root / 'bin').mkdir()
+    (root / 'bin' / 'app').write_text('#!/bin/sh\n')
+    (root / 'lib' / 'kernel-8.5.3').mkdir(parents=True)
+    return str(root)
+
+
+RELEASE = release_without_ssl()
+
+
 def own_cert(cert, key):
     return dict(TLS, beamsec_tls_ca_cert=USER['ca'], beamsec_tls_node_cert=cert, beamsec_tls_node_key=key)
 
@@ -83,8 +96,21 @@ CASES = [
      'beamsec_node_user=nosuchuser does not exist'),
     ('epmd-mode', 'epmd', dict(DIST, beamsec_epmd_mode='off'), 'beamsec_epmd_mode'),
     ('epmd-no-address', 'epmd', {}, 'beamsec_dist_address'),
-    ('dist-flavour-planned', 'dist', dict(DIST, beamsec_flavour='elixir'), 'beamsec_flavour=elixir: only erlang'),
-    ('dist-flavour-unknown', 'dist', dict(DIST, beamsec_flavour='java'), 'beamsec_flavour'),
+    ('dist-flavour-unknown', 'dist', dict(DIST, beamsec_flavour='java'), 'beamsec_flavour=java: use erlang'),
+    ('dist-elixir-root-relative', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='opt/app'),
+     'beamsec_release_root=opt/app must be the absolute path of the mix release'),
+    ('dist-elixir-no-release', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
+     'beamsec_release_root=/nonexistent/app has no bin/app'),
+    ('dist-elixir-release-name', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_name='my-app'),
+     "beamsec_release_name=my-app must be the release's name"),
+    ('dist-elixir-tls-without-ssl', 'dist', dict(TLS, beamsec_flavour='elixir', beamsec_release_root=RELEASE),
+     'has no ssl application, which TLS distribution runs on: add :ssl to extra_applications'),
+    ('dist-rabbitmq-epmdless', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_epmd_mode='none'),
+     "RabbitMQ's CLI tools and clustering ask EPMD"),
+    ('dist-rabbitmq-connect-all', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_connect_all=False),
+     'beamsec_connect_all=false: RabbitMQ boots through global:sync()'),
+    ('dist-rabbitmq-hub', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_topology='hub_and_spoke'),
+     'beamsec_topology=hub_and_spoke: a RabbitMQ cluster is a full mesh'),
     ('dist-node-name', 'dist', dict(DIST, beamsec_node_name='app@host'), 'beamsec_node_name=app@host'),
     ('dist-port-low', 'dist', dict(DIST, beamsec_dist_port_min=80), 'beamsec_dist_port_min=80'),
     ('dist-range-reversed', 'dist', dict(DIST, beamsec_dist_port_min=9200, beamsec_dist_port_max=9100),

@@ -1,0 +1,45 @@
+"""What each release flavour defaults to, and how the cluster filters use it."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.beamsec.cluster.plugins.filter.cluster import cluster_members, flavour_default, verify_nodes
+
+HOSTVARS = {
+    'mq1': {'beamsec_flavour': 'rabbitmq', 'beamsec_private_address': '10.0.0.1', 'beamsec_cookie': 'C' * 32},
+    'mq2': {'beamsec_flavour': 'rabbitmq', 'beamsec_private_address': '10.0.0.2', 'beamsec_cookie': 'C' * 32,
+            'beamsec_node_name': 'hare'},
+    'ex1': {'beamsec_flavour': 'elixir', 'beamsec_private_address': '10.0.0.3', 'beamsec_cookie': 'C' * 32},
+    'erl': {'beamsec_private_address': '10.0.0.4', 'beamsec_cookie': 'C' * 32},
+}
+
+
+@pytest.mark.parametrize('flavour,key,expected', [
+    ('erlang', 'node_name', 'app'), ('elixir', 'node_user', 'beam'), (None, 'node_home', '/var/lib/beam'),
+    ('rabbitmq', 'node_name', 'rabbit'), ('rabbitmq', 'node_user', 'rabbitmq'),
+    ('rabbitmq', 'node_home', '/var/lib/rabbitmq'), ('rabbitmq', 'service_name', 'rabbitmq-server'),
+    ('rabbitmq', 'tls_optfile', '/etc/rabbitmq/inter_node_tls.config'), ('erlang', 'tls_optfile', ''),
+    ('erlang', 'connect_all', False), ('elixir', 'connect_all', False), ('rabbitmq', 'connect_all', True),
+])
+def test_flavour_defaults(flavour, key, expected):
+    assert flavour_default(flavour, key) == expected
+
+
+def test_unknown_flavour_is_named_with_the_choices():
+    with pytest.raises(AnsibleFilterError, match='beamsec_flavour=java: use erlang .* elixir .* or rabbitmq'):
+        flavour_default('java', 'node_name')
+    with pytest.raises(AnsibleFilterError, match='no default for colour'):
+        flavour_default('erlang', 'colour')
+
+
+def test_node_names_follow_the_flavour_unless_set():
+    nodes = [m['node'] for m in cluster_members(['mq1', 'mq2', 'ex1', 'erl'], HOSTVARS)]
+    assert nodes == ['rabbit@10.0.0.1', 'hare@10.0.0.2', 'app@10.0.0.3', 'app@10.0.0.4']
+
+
+def test_rabbitmq_nodes_are_expected_with_connect_all_on():
+    members = cluster_members(['mq1', 'ex1'], HOSTVARS)
+    expected = [n['expect']['connect_all'] for n in verify_nodes(members, HOSTVARS)]
+    assert expected == [True, False]
+    hostvars = dict(HOSTVARS, ex1=dict(HOSTVARS['ex1'], beamsec_connect_all=True))
+    assert verify_nodes(members, hostvars)[1]['expect']['connect_all'] is True
