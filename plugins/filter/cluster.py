@@ -113,11 +113,12 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
             per_node = _value(host_vars, 'beamsec_cookie_per_node', False) or topology == 'hub_and_spoke'
             cookie = _read(store + ('.' + member['host'] if per_node else ''))
         addresses = [member['public_address']] if member['public_address'] else []
+        flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
             'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
-            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all', flavour_default(
-                _value(host_vars, 'beamsec_flavour', 'erlang'), 'connect_all'))),
+            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all',
+                                                  flavour_default(flavour, 'connect_all'))),
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'once'),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
         }
