@@ -48,15 +48,16 @@ _value:
 
 # What each release flavour calls things unless the inventory says otherwise: the
 # role defaults, cluster_members and the playbooks all read them here.
+_BEAM = {'node_name': 'app', 'node_user': 'beam', 'node_home': '/var/lib/beam', 'service_name': '',
+         'tls_optfile': '', 'connect_all': False}
 FLAVOUR_DEFAULTS = {
-    'erlang': {'node_name': 'app', 'node_user': 'beam', 'node_home': '/var/lib/beam', 'service_name': '',
-               'tls_optfile': '', 'connect_all': False},
+    'erlang': _BEAM,
+    'elixir': _BEAM,
     # RabbitMQ boots through global:sync(), which never returns under connect_all false
     'rabbitmq': {'node_name': 'rabbit', 'node_user': 'rabbitmq', 'node_home': '/var/lib/rabbitmq',
                  'service_name': 'rabbitmq-server', 'tls_optfile': '/etc/rabbitmq/inter_node_tls.config',
                  'connect_all': True},
 }
-FLAVOUR_DEFAULTS['elixir'] = FLAVOUR_DEFAULTS['erlang']
 
 
 def flavour_default(flavour, key):

@@ -107,6 +107,8 @@ CASES = [
      'has no ssl application, which TLS distribution runs on: add :ssl to extra_applications'),
     ('dist-rabbitmq-epmdless', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_epmd_mode='none'),
      "RabbitMQ's CLI tools and clustering ask EPMD"),
+    ('dist-rabbitmq-no-distribution', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_distribution=False),
+     "beamsec_distribution=false: RabbitMQ's CLI tools and clustering reach the node through distribution"),
     ('dist-rabbitmq-connect-all', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_connect_all=False),
      'beamsec_connect_all=false: RabbitMQ boots through global:sync()'),
     ('dist-rabbitmq-hub', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_topology='hub_and_spoke'),
