@@ -9,7 +9,7 @@ export ANSIBLE_CONNECTION_PLUGINS := $(abspath lab/connection_plugins)
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := .cache/lab/inventory.yml
 
-.PHONY: deps test unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link
+.PHONY: deps test checks unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link
 
 deps:
 	@scripts/install-deps.sh
@@ -18,10 +18,16 @@ link:
 	@mkdir -p .cache/collections/ansible_collections/beamsec
 	@ln -sfn $(abspath .) .cache/collections/ansible_collections/beamsec/cluster
 
-## The test suite CI runs: unit + integration (real OTP nodes) + fuzz sample, lint, sanity, molecule on the lab.
+## The test suite CI runs: unit + integration (real OTP nodes) + fuzz sample, then molecule on the lab
+## with lint and sanity alongside (they share nothing with the lab; two cores), each job's output in one piece.
 test: deps link
 	$(PY) -m pytest -q tests
-	$(MAKE) --no-print-directory lint sanity molecule
+	$(MAKE) --no-print-directory -j2 --output-sync=target checks molecule
+
+## ansible-lint, then ansible-test sanity
+checks: deps link
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
 
 unit: deps link
 	$(PY) -m pytest -q tests/unit
