@@ -21,7 +21,7 @@ def test_boot_hook_only_on_the_hub(host):
 def test_a_tenants_firewall_lets_in_the_hub_only(host):
     rules = host.check_output('nft list table inet beamsec')
     peers = set(re.findall(r'ip saddr (?:\{ )?([0-9., ]+?)(?: \})? tcp dport', rules)[0].replace(' ', '').split(','))
-    assert peers == ({'10.231.20.11', '10.231.20.12', '10.231.20.13'} if hub(host) else {'10.231.20.11'})
+    assert peers == ({'10.231.30.11', '10.231.30.12', '10.231.30.13'} if hub(host) else {'10.231.30.11'})
 
 
 def test_no_cookie_in_any_argv(host):
