@@ -62,7 +62,7 @@ demo: deps link
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/harden.yml
 	@echo "=== AFTER hardening: the outsider's view ==="
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
-	@echo "=== The proof from every vantage point (report and picture in .cache/lab/reports) ==="
+	@echo "=== The proof from every vantage point (report and picture in .cache/lab/.beamsec/reports) ==="
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/verify.yml
 
 ## Two local OTP nodes on loopback probed by the modules (no lab needed).
