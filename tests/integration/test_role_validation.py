@@ -101,6 +101,8 @@ CASES = [
      'beamsec_release_root=opt/app must be the absolute path of the mix release'),
     ('dist-elixir-no-release', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
      'beamsec_release_root=/nonexistent/app has no bin/app'),
+    ('node-elixir-no-release', 'node', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
+     'beamsec_release_root=/nonexistent/app has no bin/app'),
     ('dist-elixir-release-name', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_name='my-app'),
      "beamsec_release_name=my-app must be the release's name"),
     ('dist-elixir-tls-without-ssl', 'dist', dict(TLS, beamsec_flavour='elixir', beamsec_release_root=RELEASE),
