@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 DOCUMENTATION = r'''
 name: cluster_members
@@ -118,9 +119,10 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
             'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
-            'expect': {'connect_all': bool(_value(host_vars, 'beamsec_connect_all',
-                                                  flavour_default(flavour, 'connect_all'))),
-                       'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'once'),
+            'expect': {'connect_all': boolean(_value(host_vars, 'beamsec_connect_all',
+                                                     flavour_default(flavour, 'connect_all')), strict=False),
+                       # unset, the role writes nothing and net_kernel auto-connects every time
+                       'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'always'),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
         }
         if cookies:

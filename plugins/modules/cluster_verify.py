@@ -14,12 +14,18 @@ version_added: 0.1.0
 description:
   - Probes every node of the cluster concurrently (at most O(concurrency) probes at a time, each within
     O(timeout)) and reports findings, one per node and check, shaped for C(json_query).
-  - "Checks: C(epmd) (the node is registered), C(auth) (the right cookie is accepted, through TLS where
-    configured), C(wrong_cookie) (a random cookie is rejected after the challenge), C(plaintext) and C(no_cert)
-    (under TLS, a plain TCP attempt and a TLS attempt without a client certificate are refused), C(facts)
-    (C(connect_all), C(dist_auto_connect), the listen port inside its range and bound to the private address,
-    read from the running node), C(membership) (each node's C(nodes()) against the topology, one-sided views and
-    partitions) and C(exposure) (nothing answers on the addresses listed in C(public_addresses))."
+  - "Checks: C(epmd) (the node is registered), C(auth) (the right cookie is accepted by the node of that name,
+    through TLS where configured), C(wrong_cookie) (a random cookie is rejected after the challenge), C(plaintext)
+    and C(no_cert) (under TLS, a plain TCP attempt and a TLS attempt without a client certificate are refused;
+    both present a random cookie, never the real one), C(facts) (C(connect_all), C(dist_auto_connect), under TLS
+    the carrier of every listener, the listen port inside its range and bound to the private address, all read
+    from what the running node acts on), C(membership) (each node's C(nodes()) against the topology, nodes outside
+    the inventory included; hidden and pending connections as C(hidden_peers); one-sided views and partitions) and
+    C(exposure) (nothing accepts a connection on the addresses listed in C(public_addresses): a port that accepts
+    and says nothing is open)."
+  - A finding is C(ok) only on positive evidence; what the probe cannot tell, or a node answers out of shape, is
+    a violation. Every node may be hostile, so each probe is bounded in time (O(timeout)), bytes, decoded objects
+    and calls, and what a node sends is shown bounded.
   - Fails when any finding is a violation, unless O(fail_on_violation=false).
   - Runs where its connections start from; on the controller it needs the cookie there (O(cookie) from a vault).
 options:
@@ -184,7 +190,7 @@ findings:
       description: What the probe saw.
       type: raw
     outcome:
-      description: C(ok) or C(violation).
+      description: C(ok) (positive evidence of the safe state) or C(violation) (anything else).
       type: str
     detail:
       description: The probe's own words, when there are any.

@@ -18,6 +18,10 @@ description:
     connection right after our challenge_reply. A probe refused earlier for another reason is never reported as
     C(rejected), so it can never read as "secure".
   - Without O(cookie) or O(cookie_file) a random 256-bit cookie is used, which checks that strangers are refused.
+  - C(wrong_node) when another node answers than O(node) (OTP refuses such a connection); checked before our
+    digest is sent. With only O(host) and O(port) there is no name to hold the node to.
+  - C(accepts_any_cookie) when the node acknowledges our challenge_reply with a digest that is not of our cookie,
+    so it accepted a cookie it cannot know.
 author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
@@ -29,7 +33,7 @@ options:
     type: list
     elements: str
     choices: [accepted, rejected, not_allowed, refused, timeout, unreachable, no_epmd, not_registered,
-              tls_required, tls_rejected, protocol_error]
+              tls_required, tls_rejected, protocol_error, wrong_node, accepts_any_cookie]
     default: []
 '''
 
@@ -95,6 +99,10 @@ host:
   description: Address connected to.
   returned: always
   type: str
+tcp_connected:
+  description: The TCP connection was accepted (a C(timeout) without it means nothing answered the connect).
+  returned: when it was
+  type: bool
 port:
   description: Distribution port used (from EPMD or given).
   returned: when known

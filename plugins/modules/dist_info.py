@@ -16,6 +16,10 @@ description:
     what it runs with; configuration files can say one thing and the node do another.
   - Reports C(connect_all), C(dist_auto_connect), the protocol, the listen interface, range and actual sockets,
     C(net_ticktime), connected nodes and how the node finds EPMD.
+  - Each fact is what the running kernel acts on, by OTP's own reading rules, not what was configured; the
+    configured values are reported beside them. The node must answer under the name asked for, in the handshake
+    and in C(node()) (else RV(outcome) is C(wrong_node)); any answer out of shape fails with C(protocol_error),
+    and nothing the node sends reaches the result unbounded.
   - Fails, with RV(outcome), when the node cannot be reached or does not accept the cookie.
   - O(timeout) bounds the whole task, connection and every call together.
 author: beamsec.cluster maintainers (@beamsec)
@@ -65,23 +69,33 @@ facts:
       type: str
       sample: '25'
     connect_all:
-      description: Whether the node connects transitively; false if the kernel env or the deprecated C(-connect_all) flag says so.
+      description:
+        - Whether the node connects transitively, as C(global) runs (its C(#conf{})); failing that, by its start-up
+          rule (a boolean kernel env wins over the deprecated C(-connect_all false)). Null when it cannot be told.
       type: bool
+    connect_all_source:
+      description: Where RV(facts.connect_all) was read (C(global), C(kernel_env), C(init_argument), C(default)).
+      type: str
     connect_all_kernel_env:
       description: C(application:get_env(kernel, connect_all)) value, null when unset.
-      type: bool
+      type: raw
     connect_all_init_argument:
       description: C(init:get_argument(connect_all)) values, null when absent.
       type: list
     dist_auto_connect:
-      description: C(never), C(once) (the default) or what the kernel env holds.
+      description:
+        - What net_kernel does, C(never), C(once) or C(always) (it acts on the atoms C(never) and C(once) only;
+          unset, a string or a typo auto-connects every time).
       type: str
     dist_auto_connect_configured:
-      description: Whether the kernel env sets it at all.
-      type: bool
-    proto_dist:
-      description: Distribution carrier, C(inet_tcp) unless C(-proto_dist) says otherwise.
+      description: The kernel env as configured, in Erlang syntax (C("never") is a string), null when unset.
       type: str
+    proto_dist:
+      description: The carriers net_kernel listens with (its live C(#listen{}) records), e.g. C(inet_tls).
+      type: str
+    proto_dist_argument:
+      description: The C(-proto_dist) arguments as given (OTP ignores them when the flag is given twice).
+      type: list
     ssl_dist_optfile:
       description: The C(-ssl_dist_optfile) path, if any.
       type: str
@@ -95,7 +109,7 @@ facts:
       description: Configured upper bound of the listen range.
       type: int
     listen:
-      description: The sockets net_kernel listens on, as address and port.
+      description: The sockets net_kernel listens on (address, port, C(protocol) tcp or tls, C(proto_dist)).
       type: list
       elements: dict
     listen_port:
@@ -110,6 +124,10 @@ facts:
       elements: str
     nodes_hidden:
       description: C(nodes(hidden)), without this probe.
+      type: list
+      elements: str
+    nodes_pending:
+      description: C(nodes(connected)) that are neither visible nor hidden (connections being set up).
       type: list
       elements: str
     epmd_module:

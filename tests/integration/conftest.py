@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.cluster import start_mesh
 from tests.support.otp import Epmd, Node, free_port, hardened_args
 from tests.support.pki import CA, ssl_dist_optfile
 
@@ -63,3 +64,12 @@ def epmdless_node(nodes):
     nodes.append(node)
     node.wait_listening(port)
     return node
+
+
+@pytest.fixture()
+def cluster(epmd):
+    """A fresh 3-node mesh per test: the tests break it."""
+    members = start_mesh(epmd)
+    yield members
+    for member in members:
+        member.stop()

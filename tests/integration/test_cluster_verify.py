@@ -4,51 +4,10 @@ import time
 
 import pytest
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
-from tests.support.otp import Node, free_port, hardened_args, random_cookie
+from tests.support.cluster import call, specs, violations
 from tests.support.tools import run_ansible_module
-
-NAMES = ('va', 'vb', 'vc')
-
-
-def call(target, module, function, *args):
-    conn = target.connect()
-    try:
-        return rpc.call(conn, module, function, list(args), timeout=5)
-    finally:
-        conn.close()
-
-
-@pytest.fixture()
-def cluster(epmd):
-    """A fresh mesh per test: the tests break it."""
-    cookie = random_cookie()
-    members = []
-    try:
-        for short in NAMES:
-            port = free_port()
-            members.append(Node(short, epmd, cookie=cookie, args=hardened_args(port)))
-            members[-1].listen = port
-        for index, member in enumerate(members):
-            for other in members[index + 1:]:
-                assert call(member, 'net_kernel', 'connect_node', Atom(other.name)) is True
-        yield members
-    finally:
-        for member in members:
-            member.stop()
-
-
-def specs(members, **expect):
-    return [{'name': m.name, 'epmd_port': m.epmd.port, 'public_addresses': [],
-             'expect': dict({'dist_auto_connect': 'never', 'listen_min': m.listen, 'listen_max': m.listen}, **expect)}
-            for m in members]
-
-
-def violations(findings):
-    return [f for f in findings if f['outcome'] == 'violation']
-
 
 def test_a_healthy_mesh_has_no_violation(cluster):
     findings, summary = verify(specs(cluster), cluster[0].cookie.encode(), timeout=5)

@@ -20,10 +20,12 @@ def test_default_node(plain_node):
     assert facts['otp_release'] == '25'
     assert facts['connect_all'] is True
     assert facts['connect_all_kernel_env'] is True  # kernel.app's default
-    assert facts['dist_auto_connect'] == 'once' and not facts['dist_auto_connect_configured']
+    # unset: net_kernel auto-connects every time (only {ok, never} and {ok, once} change that)
+    assert facts['dist_auto_connect'] == 'always' and facts['dist_auto_connect_configured'] is None
     assert facts['proto_dist'] == 'inet_tcp'
     assert facts['inet_dist_use_interface'] is None
-    assert facts['listen'] == [{'address': '0.0.0.0', 'port': plain_node.port}]
+    assert facts['listen'] == [{'address': '0.0.0.0', 'port': plain_node.port, 'protocol': 'tcp',
+                                'proto_dist': 'inet_tcp'}]
     assert facts['net_ticktime'] == 60
     assert facts['nodes_hidden'] == []  # the probe itself is left out
     assert facts['epmd_module'] == 'erl_epmd'
@@ -38,7 +40,8 @@ def test_hardened_node(hardened_node):
     assert facts['dist_auto_connect'] == 'never'
     assert facts['inet_dist_use_interface'] == '127.0.0.1'
     assert facts['inet_dist_listen_min'] == facts['inet_dist_listen_max'] == hardened_node.port
-    assert facts['listen'] == [{'address': '127.0.0.1', 'port': hardened_node.port}]
+    assert facts['listen'] == [{'address': '127.0.0.1', 'port': hardened_node.port, 'protocol': 'tcp',
+                                'proto_dist': 'inet_tcp'}]
     assert facts['net_ticktime'] == 20
     assert facts['start_epmd'] is False
 
@@ -54,6 +57,7 @@ def test_deprecated_connect_all_flag_is_reported(epmd, nodes):
 def test_tls_node_facts(tls_node, pki):
     facts = facts_of(tls_node, tls=tls_context(*pki['client'], cafile=pki['ca']))
     assert facts['proto_dist'] == 'inet_tls'
+    assert [sock['protocol'] for sock in facts['listen']] == ['tls']
     assert facts['ssl_dist_optfile'].endswith('ssl_dist.conf')
 
 

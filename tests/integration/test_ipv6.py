@@ -37,7 +37,7 @@ def test_inet6_node_facts_show_the_v6_listen_socket(epmd6, node6):
         facts = node_facts(conn)
     finally:
         conn.close()
-    assert facts['listen'] == [{'address': '::1', 'port': node6.port}]
+    assert facts['listen'] == [{'address': '::1', 'port': node6.port, 'protocol': 'tcp', 'proto_dist': 'inet6_tcp'}]
     assert facts['proto_dist'] == 'inet6_tcp'
 
 

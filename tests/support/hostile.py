@@ -3,7 +3,9 @@
 import socket
 import struct
 import threading
+import zlib
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (
     DEFAULT_FLAGS, DFLAG_PUBLISHED, gen_digest)
 
@@ -69,8 +71,10 @@ def send_frame(sock, payload, header=2):
     sock.sendall(struct.pack('>H' if header == 2 else '>I', len(payload)) + payload)
 
 
-def fake_handshake(sock, cookie, name=b'fake@127.0.0.1', know_cookie=True, challenge_kind=b'N'):
-    """Play the accepting side: our challenge, then an ack (right or wrong digest)."""
+def fake_handshake(sock, cookie, name=b'fake@127.0.0.1', know_cookie=True, challenge_kind=b'N', seen=None,
+                   check_reply=True):
+    """Play the accepting side: our challenge, then an ack (right or wrong digest). ``seen`` (a dict)
+    gets the client's reply and our challenge; ``check_reply=False`` acks any cookie."""
     first = recv_frame(sock)
     send_frame(sock, b'sok')
     challenge = 0x12345678
@@ -82,10 +86,70 @@ def fake_handshake(sock, cookie, name=b'fake@127.0.0.1', know_cookie=True, chall
     if first[:1] == b'n' and challenge_kind == b'N':
         complement = recv_frame(sock)
     reply = recv_frame(sock)
+    if seen is not None:
+        seen.update(reply=reply, challenge=challenge)
     their_challenge = struct.unpack('>I', reply[1:5])[0]
-    if reply[5:] != gen_digest(challenge, cookie):
+    if check_reply and reply[5:] != gen_digest(challenge, cookie):
         sock.close()
         return first, complement, False
     digest = gen_digest(their_challenge, cookie if know_cookie else b'not-the-cookie')
     send_frame(sock, b'a' + digest)
     return first, complement, True
+
+
+REG_SEND = 6
+SEND = 2
+
+
+def _pass_through(control, message=None):
+    return b'p' + etf.encode(control) + (b'' if message is None else etf.encode(message))
+
+
+class Raw:
+    """A reply given as ETF bytes without the version byte; ``compress`` sends the whole
+    {Ref, Reply} payload as one compressed term (tag 80), as term_to_binary(T, [compressed])."""
+
+    def __init__(self, body, compress=False):
+        self.body, self.compress = body, compress
+
+    def payload(self, ref):
+        inner = bytes((etf.SMALL_TUPLE_EXT, 2)) + etf.encode(ref)[1:] + self.body
+        if not self.compress:
+            return bytes((etf.VERSION,)) + inner
+        return bytes((etf.VERSION, etf.COMPRESSED)) + struct.pack('>I', len(inner)) + zlib.compress(inner, 9)
+
+
+class HostileNode(HostilePeer):
+    """A node that knows the cookie and answers under ``name``, then answers each rex call
+    ``{call, M, F, A, _}`` with ``answer(module, function, args)``: a term (sent as the reply),
+    a Raw (the reply's ETF body as given: terms no encoder makes), bytes (the whole frame), or
+    None (no reply).
+    ``before`` (frames, bytes each) goes out before the first reply: floods, io requests."""
+
+    def __init__(self, cookie, answer, name='hostile@127.0.0.1', before=()):
+        self.cookie, self.answer, self.name, self.before = cookie, answer, name.encode(), list(before)
+        self.calls = []
+        super(HostileNode, self).__init__(self._node)
+
+    def _node(self, sock):
+        fake_handshake(sock, self.cookie, name=self.name)
+        while True:
+            frame = recv_frame(sock, 4)
+            if not frame:
+                continue
+            control, pos = etf.decode_from(frame, 1)
+            if control[0] != REG_SEND or control[3] != 'rex':
+                continue
+            payload = etf.decode_from(frame, pos)[0]
+            dummy, (caller, ref), (dummy, module, function, args, dummy) = payload
+            self.calls.append((str(module), str(function), args))
+            for raw in self.before:
+                send_frame(sock, raw, 4)
+            self.before = []
+            reply = self.answer(str(module), str(function), args)
+            if isinstance(reply, Raw):
+                send_frame(sock, _pass_through((SEND, etf.Atom(''), caller)) + reply.payload(ref), 4)
+            elif isinstance(reply, bytes):
+                send_frame(sock, reply, 4)
+            elif reply is not None:
+                send_frame(sock, _pass_through((SEND, etf.Atom(''), caller), (ref, reply)), 4)

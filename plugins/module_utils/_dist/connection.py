@@ -23,10 +23,12 @@ import struct
 import time
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    Closed, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Unreachable)
+    Closed, ConnectTimeout, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Truncated, Unreachable)
 
 HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge with a 1020-byte name
-MESSAGE_FRAME_LIMIT = 64 * 1024 * 1024
+# The largest reply a probe reads: nodes() of a 5,000-node cluster is ~150 KiB. A frame is
+# buffered whole, so this bounds what a peer can make each probe hold (docs/threat-model.md).
+MESSAGE_FRAME_LIMIT = 256 * 1024
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 _CLOSED = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
@@ -57,8 +59,8 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
         sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
     except socket.gaierror as exc:
         raise Unreachable('cannot resolve %s: %s' % (host, exc.strerror), stage)
-    except socket.timeout:
-        raise Timeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
+    except socket.timeout:  # nothing accepted the connection: filtered, not open
+        raise ConnectTimeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
     except ConnectionRefusedError:
         raise refused('connection to %s:%s refused' % (host, port), stage)
     except OSError as exc:
@@ -215,14 +217,27 @@ class Connection:
         self.send(struct.pack(fmt, len(payload)) + payload)
 
     def recv_frame(self, limit=HANDSHAKE_FRAME_LIMIT):
-        header = self.recv_exact(self.header)
+        """One frame. Closed only for a close between frames; a close inside one is Truncated,
+        so that "the node closed after our message" is never read into a half-sent answer."""
+        buffered = len(self._buf)
+        try:
+            header = self.recv_exact(self.header)
+        except Closed:
+            if buffered or self._buf:
+                raise Truncated('the peer closed the connection inside a frame header (at %s)' % self.stage,
+                                self.stage)
+            raise
         if not self.tls and _looks_like_tls(header):
             raise TlsRequired('the node answered with a TLS record: it runs TLS distribution', self.stage)
         size = struct.unpack('>H' if self.header == 2 else '>I', header)[0]
         if size > limit:
             raise ProtocolError('frame of %d bytes exceeds the %d-byte limit (at %s)' % (size, limit, self.stage),
                                 self.stage)
-        return self.recv_exact(size)
+        try:
+            return self.recv_exact(size)
+        except Closed:
+            raise Truncated('the peer closed the connection inside a %d-byte frame (at %s)' % (size, self.stage),
+                            self.stage)
 
     def close(self):
         try:

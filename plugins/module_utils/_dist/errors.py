@@ -17,6 +17,7 @@ ACCEPTED = 'accepted'
 OUTCOMES = (
     ACCEPTED, 'rejected', 'not_allowed', 'refused', 'timeout', 'unreachable',
     'no_epmd', 'not_registered', 'tls_required', 'tls_rejected', 'protocol_error',
+    'wrong_node', 'accepts_any_cookie',
 )
 
 
@@ -43,7 +44,11 @@ class ProtocolError(DistError):
 
 
 class Closed(ProtocolError):
-    """The peer closed the connection where the protocol expected a message."""
+    """The peer closed the connection cleanly, between two frames."""
+
+
+class Truncated(ProtocolError):
+    """The peer closed the connection in the middle of a frame."""
 
 
 class Rejected(DistError):
@@ -68,6 +73,22 @@ class Timeout(DistError):
     """No complete answer before the deadline."""
 
     outcome = 'timeout'
+
+
+class ConnectTimeout(Timeout):
+    """The TCP connect itself went unanswered: nothing accepted it (a firewall that drops)."""
+
+
+class WrongNode(DistError):
+    """A node answered under another name than the one asked for (OTP refuses such a connection)."""
+
+    outcome = 'wrong_node'
+
+
+class AcceptsAnyCookie(DistError):
+    """The node acknowledged a challenge_reply it could not check: its digest is not of our cookie."""
+
+    outcome = 'accepts_any_cookie'
 
 
 class Unreachable(DistError):

@@ -64,6 +64,15 @@ V4_PORT_EXT = 120
 
 MAX_DEPTH = 300
 MAX_SIZE = 64 * 1024 * 1024
+MAX_OBJECTS = 1 << 20
+
+
+class Budget:
+    """Objects a decode may create and the deadline it must end by (placeholder)."""
+
+    def __init__(self, objects, deadline=None):
+        self.objects = objects
+        self.deadline = deadline
 
 _U8 = struct.Struct('>B')
 _U16 = struct.Struct('>H')
@@ -422,7 +431,7 @@ _DISPATCH = {
 }
 
 
-def decode_from(data, pos=0, max_depth=MAX_DEPTH, max_size=MAX_SIZE):
+def decode_from(data, pos=0, max_depth=MAX_DEPTH, max_size=MAX_SIZE, budget=None):
     """Decode one versioned term (``131 ...``) at ``pos``; return (term, next_pos)."""
     if pos >= len(data):
         raise DecodeError('no term at offset %d' % pos)

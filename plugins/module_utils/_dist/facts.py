@@ -1,7 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) beamsec.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Live distribution facts of a node, read over an authenticated connection."""
+"""Live distribution facts of a node, read over an authenticated connection.
+
+Each fact is what the running kernel acts on, read by OTP 25's own rules
+(kernel's net_kernel.erl and global.erl), not what was configured:
+- connect_all: global's own #conf{} as it runs; failing that, its init rule
+  (a boolean kernel env wins, else ``-connect_all false``, else true).
+- dist_auto_connect: net_kernel acts on ``{ok, never}`` and ``{ok, once}``
+  only; anything else, a string typo or unset, auto-connects every time.
+- proto_dist and the listen sockets: net_kernel's live #listen{} records
+  (module, protocol, bound address), not the -proto_dist argument, which OTP
+  ignores when it is given twice.
+
+Every answer is checked for its shape; a node that answers with anything
+else raises ProtocolError (a finding), never another exception, and nothing
+it sends reaches a result unbounded (shown.py).
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,47 +27,91 @@ import struct
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Port
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ProtocolError, WrongNode
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import MAX_TEXT, erl, short, shown
 
 KERNEL = Atom('kernel')
+MAX_NODES = 10000     # nodes() of the largest cluster a probe accepts
+MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
+MAX_STATE = 64        # elements of a server's state tuple searched
+AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else is 'always'
 
 
-def text(value):
-    """An Erlang string, atom or binary as Python text; None for 'undefined'."""
+class _Shape(ProtocolError):
+    """A fact of the wrong type: a broken or a lying node."""
+
+
+def _bad(what, value):
+    raise _Shape('the node answered %s with %s' % (what, short(value, 120)), 'facts')
+
+
+def text(value, what='a text'):
+    """An Erlang string, atom or binary as Python text (bounded); None for 'undefined'."""
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, Atom):
         return None if value == 'undefined' else str(value)
-    if isinstance(value, bytes):
+    if isinstance(value, bytes) and len(value) <= 4 * MAX_TEXT:
         return value.decode('utf-8', 'replace')
-    if isinstance(value, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in value):
+    if (isinstance(value, list) and len(value) <= 4 * MAX_TEXT
+            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 0x110000 for c in value)):
         return ''.join(chr(c) for c in value)
-    return value
+    return _bad(what, value)
+
+
+def _int(value, what, low=0, high=65535):
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return _bad(what, value)
 
 
 def ip_text(value):
     """{127,0,0,1} -> '127.0.0.1'; an 8-tuple -> compressed IPv6 text ('::1'), as ip(8) prints it."""
-    if isinstance(value, tuple) and len(value) in (4, 8) and all(isinstance(part, int) for part in value):
+    if isinstance(value, tuple) and len(value) in (4, 8) and all(
+            isinstance(part, int) and not isinstance(part, bool) for part in value):
         try:
             if len(value) == 4:
                 return str(ipaddress.IPv4Address(bytes(value)))
             return str(ipaddress.IPv6Address(struct.pack('>8H', *value)))
         except (ValueError, struct.error):
             pass
-    return None if value is None else str(value)
+    return _bad('an IP address', value)
 
 
 def jsonable(value):
-    """Any decoded term as plain JSON types, for facts that have no fixed shape."""
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    if isinstance(value, (Atom, bytes)):
-        return text(value)
-    if isinstance(value, dict):
-        return dict((str(jsonable(k)), jsonable(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    return repr(value)
+    """Any decoded term as bounded plain JSON types, for facts that have no fixed shape."""
+    return shown(value)
+
+
+def _env(answer, what):
+    """application:get_env/2: the value, or None when unset."""
+    if answer == 'undefined':
+        return None
+    if isinstance(answer, tuple) and len(answer) == 2 and answer[0] == 'ok':
+        return answer[1]
+    return _bad(what, answer)
+
+
+def _argument(answer, what):
+    """init:get_argument/1: [[value, ...], ...] as text, or None when absent."""
+    if answer == 'error':
+        return None
+    if (isinstance(answer, tuple) and len(answer) == 2 and answer[0] == 'ok' and isinstance(answer[1], list)
+            and len(answer[1]) <= 64 and all(isinstance(v, list) and len(v) <= 64 for v in answer[1])):
+        return [[text(v, what) for v in values] for values in answer[1]]
+    return _bad(what, answer)
+
+
+def _nodes(answer, what):
+    if isinstance(answer, list) and len(answer) <= MAX_NODES and all(
+            isinstance(n, Atom) and '@' in n for n in answer):
+        return [str(n) for n in answer]
+    return _bad(what, answer)
+
+
+def _getenv(answer, what):
+    return None if answer is False else text(answer, what)
 
 
 _ARGUMENTS = ('connect_all', 'proto_dist', 'ssl_dist_optfile', 'start_epmd', 'erl_epmd_port')
@@ -62,9 +121,10 @@ _CALLS = (
     [('application', 'get_env', (KERNEL, Atom(key))) for key in _KERNEL_ENV]
     + [('init', 'get_argument', (Atom(flag),)) for flag in _ARGUMENTS]
     + [('os', 'getenv', (name,)) for name in ('ERL_EPMD_PORT', 'ERL_EPMD_ADDRESS')]
-    + [('erlang', 'nodes', (Atom('hidden'),)), ('erlang', 'nodes', (Atom('visible'),)), ('erlang', 'node', ()),
-       ('erlang', 'system_info', (Atom('otp_release'),)), ('net_kernel', 'get_net_ticktime', ()),
-       ('net_kernel', 'epmd_module', ()), ('erlang', 'whereis', (Atom('net_kernel'),))]
+    + [('erlang', 'nodes', (Atom(kind),)) for kind in ('visible', 'hidden', 'connected')]
+    + [('erlang', 'node', ()), ('erlang', 'system_info', (Atom('otp_release'),)),
+       ('net_kernel', 'get_net_ticktime', ()), ('net_kernel', 'epmd_module', ()),
+       ('sys', 'get_state', (Atom('net_kernel'),)), ('sys', 'get_state', (Atom('global_name_server'),))]
 )
 
 
@@ -75,54 +135,102 @@ def _checked(results):
     return results
 
 
-def _listen_sockets(conn, kernel, deadline):
-    """Sockets net_kernel owns that have no peer: its listen sockets (two more round trips)."""
-    links = _checked(rpc.calls(conn, [('erlang', 'process_info', (kernel, Atom('links')))], deadline=deadline))[0]
-    ports = [item for item in (links[1] if isinstance(links, tuple) else []) if isinstance(item, Port)]
-    answers = _checked(rpc.calls(conn, [(m, f, (port,)) for port in ports for m, f in
-                                        (('inet', 'peername'), ('inet', 'sockname'))], deadline=deadline))
+def _records(state, tag, arity):
+    """Records ``tag`` of ``arity`` fields in a server's state: a list of them, or one alone."""
+    if not isinstance(state, tuple):
+        return _bad('its server state', state)
+    for item in state[:MAX_STATE]:
+        if isinstance(item, tuple) and len(item) == arity + 1 and item[0] == tag:
+            return [item]
+        if (isinstance(item, list) and item and len(item) <= MAX_LISTENERS
+                and all(isinstance(r, tuple) and len(r) == arity + 1 and r[0] == tag for r in item)):
+            return item
+    return []
+
+
+def listeners(state):
+    """net_kernel's #listen{listen, accept, address = #net_address{}, module} records."""
     found = []
-    for index in range(0, len(answers), 2):
-        peer, name = answers[index], answers[index + 1]
-        if peer[0] == 'error' and name[0] == 'ok':
-            found.append({'address': ip_text(name[1][0]), 'port': name[1][1]})
+    for record in _records(state, 'listen', 4):
+        address, module = record[3], record[4]
+        if not (isinstance(address, tuple) and len(address) == 5 and address[0] == 'net_address'
+                and isinstance(address[1], tuple) and len(address[1]) == 2 and isinstance(module, Atom)):
+            return _bad('a #listen{} record', record)
+        module = str(module)
+        found.append({'address': ip_text(address[1][0]), 'port': _int(address[1][1], 'a listen port'),
+                      'protocol': text(address[3], 'a listen protocol'),
+                      'proto_dist': module[:-5] if module.endswith('_dist') else module})
     return found
 
 
+def connect_all(global_state, env, argument):
+    """(what global does, where that was read): global's #conf{connect_all}, else its init rule."""
+    conf = _records(global_state, 'conf', 2) if isinstance(global_state, tuple) else []
+    if conf and isinstance(conf[0][1], bool):
+        return conf[0][1], 'global'
+    if isinstance(env, bool):
+        return env, 'kernel_env'
+    if env is not None:
+        return None, 'invalid kernel env'  # global refuses to start with it: no telling what runs
+    if argument and argument[0] and argument[0][0] == 'false':
+        return False, 'init_argument'
+    return True, 'default'
+
+
 def node_facts(conn, timeout=5.0, deadline=None):
-    """Everything dist_info reports, as JSON-ready values: every independent call in one round trip,
-    all under one deadline."""
+    """Everything dist_info reports, as JSON-ready values: every call in one round trip,
+    all under one deadline. Raises WrongNode when node() is not the node we handshook with."""
     deadline = deadline or Deadline(timeout)
     answers = _checked(rpc.calls(conn, _CALLS, deadline=deadline))
-    env = {key: (found[1] if isinstance(found, tuple) else None) for key, found in zip(_KERNEL_ENV, answers)}
-    args = {flag: ([[text(v) for v in values] for values in found[1]] if isinstance(found, tuple) else None)
-            for flag, found in zip(_ARGUMENTS, answers[len(_KERNEL_ENV):])}
-    last = {flag: (values[-1][0] if values and values[-1] else None) for flag, values in args.items()}
-    epmd_port, epmd_address, hidden, visible, name, release, ticktime, epmd_module, kernel = \
-        answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
-    sockets = _listen_sockets(conn, kernel, deadline)
-    connect_all_env, auto_connect = env['connect_all'], env['dist_auto_connect']
-    listen_min, listen_max = env['inet_dist_listen_min'], env['inet_dist_listen_max']
+    env = dict((key, _env(found, 'application:get_env(kernel, %s)' % key))
+               for key, found in zip(_KERNEL_ENV, answers))
+    args = dict((flag, _argument(found, 'init:get_argument(%s)' % flag))
+                for flag, found in zip(_ARGUMENTS, answers[len(_KERNEL_ENV):]))
+    last = dict((flag, (values[-1][0] if values and values[-1] else None)) for flag, values in args.items())
+    (epmd_port, epmd_address, visible, hidden, connected, name, release, ticktime, epmd_module,
+     kernel_state, global_state) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
+    if not isinstance(name, Atom) or str(name) != conn.peer.name:
+        raise WrongNode('node() is %s, but the handshake was with %s' % (short(name, 300), conn.peer.name), 'facts')
+    visible, hidden = _nodes(visible, 'nodes(visible)'), _nodes(hidden, 'nodes(hidden)')
+    connected = _nodes(connected, 'nodes(connected)')
+    ours = str(conn.our_node)
+    sockets = listeners(kernel_state)
+    connect_all_value, connect_all_source = connect_all(global_state, env['connect_all'], args['connect_all'])
+    auto_connect = env['dist_auto_connect']
+    listen_min = None if env['inet_dist_listen_min'] is None else _int(env['inet_dist_listen_min'], 'listen_min')
+    listen_max = None if env['inet_dist_listen_max'] is None else _int(env['inet_dist_listen_max'], 'listen_max')
+    interface = env['inet_dist_use_interface']
     return {
         'node': str(name),
-        'otp_release': text(release),
-        'connect_all': connect_all_env is not False and args['connect_all'] != [['false']],
-        'connect_all_kernel_env': connect_all_env,
+        'otp_release': text(release, 'otp_release'),
+        'connect_all': connect_all_value,
+        'connect_all_source': connect_all_source,
+        'connect_all_kernel_env': jsonable(env['connect_all']),
         'connect_all_init_argument': args['connect_all'],
-        'dist_auto_connect': text(auto_connect) if auto_connect is not None else 'once',
-        'dist_auto_connect_configured': auto_connect is not None,
-        'proto_dist': last['proto_dist'] or 'inet_tcp',
+        'dist_auto_connect': str(auto_connect) if isinstance(auto_connect, Atom) and auto_connect in AUTO_CONNECT
+        else 'always',
+        'dist_auto_connect_configured': None if auto_connect is None else erl(auto_connect),
+        'proto_dist': ' '.join(sock['proto_dist'] for sock in sockets) or None,
+        'proto_dist_argument': args['proto_dist'],
         'ssl_dist_optfile': last['ssl_dist_optfile'],
-        'inet_dist_use_interface': ip_text(env['inet_dist_use_interface']),
+        'inet_dist_use_interface': None if interface is None else ip_text(interface),
         'inet_dist_listen_min': listen_min,
         'inet_dist_listen_max': listen_max if listen_max is not None else listen_min,
         'listen': sockets,
         'listen_port': sockets[0]['port'] if sockets else None,
-        'net_ticktime': jsonable(ticktime),
-        'nodes_visible': [str(n) for n in visible],
-        'nodes_hidden': [str(n) for n in hidden if n != conn.our_node],
-        'epmd_module': text(epmd_module),
+        'net_ticktime': _ticktime(ticktime),
+        'nodes_visible': visible,
+        'nodes_hidden': [n for n in hidden if n != ours],
+        'nodes_pending': sorted(set(connected) - set(visible) - set(hidden) - {ours}),
+        'epmd_module': text(epmd_module, 'net_kernel:epmd_module()'),
         'start_epmd': last['start_epmd'] != 'false',
-        'erl_epmd_port': last['erl_epmd_port'] or (None if epmd_port is False else text(epmd_port)),
-        'erl_epmd_address': None if epmd_address is False else text(epmd_address),
+        'erl_epmd_port': last['erl_epmd_port'] or _getenv(epmd_port, 'ERL_EPMD_PORT'),
+        'erl_epmd_address': _getenv(epmd_address, 'ERL_EPMD_ADDRESS'),
     }
+
+
+def _ticktime(value):
+    """An integer, or {ongoing_change_to, T} while net_kernel changes it."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == 'ongoing_change_to':
+        return {'ongoing_change_to': _int(value[1], 'net_ticktime', 1, 1 << 31)}
+    return _int(value, 'net_ticktime', 1, 1 << 31)

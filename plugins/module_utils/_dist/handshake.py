@@ -9,8 +9,11 @@ sends the old 'n' (accepted by OTP 23/24, refused by OTP 25 and later) and a
 complement when the node answers with a new 'N' challenge.
 
 The node proves it knows the cookie only in challenge_ack, so nothing is
-``accepted`` before that digest has been checked; a close right after our
-challenge_reply is the node's verdict that our cookie is wrong.
+``accepted`` before that digest has been checked; a clean close right after
+our challenge_reply (no byte of an answer) is the node's verdict that our
+cookie is wrong. As OTP's dist_util does, the name in the node's challenge
+must be the node we asked for, checked before our digest is sent: an impostor
+on the address learns nothing it could crack offline.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,7 +28,7 @@ import struct
 from collections import namedtuple
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    Closed, NotAllowed, ProtocolError, Rejected)
+    AcceptsAnyCookie, Closed, NotAllowed, ProtocolError, Rejected, WrongNode)
 
 DFLAG_PUBLISHED = 0x01
 DFLAG_ATOM_CACHE = 0x02
@@ -158,12 +161,14 @@ def check_peer_flags(flags):
         raise ProtocolError('the node lacks mandatory flags %s' % ','.join(flag_names(missing)), 'recv_challenge')
 
 
-def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None):
+def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None, expect_name=None):
     """Run the initiator handshake on ``conn``; return the Peer once its ack checks out.
 
-    ``cookie`` is bytes. Raises Rejected when the node closes after our
-    challenge_reply, ProtocolError when it misbehaves, and the connection's own
-    errors (Timeout, TlsRejected, TlsRequired ...) as they come.
+    ``cookie`` is bytes; ``expect_name`` the node we want ('name@host'), None when
+    only an address is known. Raises WrongNode when another node answers,
+    Rejected when the node closes after our challenge_reply, AcceptsAnyCookie
+    when it acks a reply it could not check, ProtocolError when it misbehaves,
+    and the connection's own errors (Timeout, TlsRejected, TlsRequired ...).
     """
     if creation is None:
         creation = secrets.randbits(32) or 1
@@ -173,6 +178,9 @@ def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None)
     status = recv_status(conn)
     conn.stage = 'recv_challenge'
     peer_name, peer_flags, their_challenge, peer_creation, peer_version = recv_challenge(conn)
+    if expect_name is not None and peer_name != expect_name:
+        raise WrongNode('asked for %s, but the node there is %s (OTP refuses such a connection)'
+                        % (expect_name, peer_name[:300]), 'recv_challenge')
     check_peer_flags(peer_flags)
     if version == 5 and peer_version == 6:
         conn.stage = 'send_complement'
@@ -189,8 +197,11 @@ def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None)
     if len(ack) != 17 or ack[:1] != b'a':
         raise ProtocolError('expected challenge_ack, got %r' % ack[:20], 'recv_challenge_ack')
     if not hmac.compare_digest(ack[1:], gen_digest(our_challenge, cookie)):
-        raise ProtocolError('challenge_ack digest is wrong: the peer does not know the cookie '
-                            '(an impostor, or a proxy)', 'recv_challenge_ack')
+        # A node that checked our digest against its cookie would have closed; one that knows
+        # our cookie would ack it right. So it acked a reply it never checked.
+        raise AcceptsAnyCookie('the node acknowledged our challenge_reply with a digest that is not of our '
+                               'cookie: it accepts a cookie it cannot know (or is an impostor)',
+                               'recv_challenge_ack')
     conn.stage = 'connected'
     conn.header = 4
     return Peer(peer_name, peer_flags, peer_creation, peer_version, status)

@@ -12,17 +12,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import secrets
+import threading
 import time
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import (
     MESSAGE_FRAME_LIMIT, Connection, Deadline, open_tcp)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    ACCEPTED, DistError, ProtocolError)
+    ACCEPTED, DistError, ProtocolError, Timeout)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (
     DEFAULT_FLAGS, flag_names, handshake)
 
 PASS_THROUGH = 112
+# Decoding costs up to ~100 bytes of Python objects per wire byte. Small frames (every
+# fact a probe reads) decode at once; bigger ones two at a time in the whole process, so
+# that many hostile nodes probed at once cannot add their worst cases up (threat model).
+SMALL_FRAME = 16 * 1024
+_BIG_DECODES = threading.BoundedSemaphore(2)
 
 
 def split_node(node):
@@ -76,13 +82,26 @@ class NodeConnection:
                 continue
             if frame[0] != PASS_THROUGH:
                 raise ProtocolError('message type %d: we asked for no atom cache' % frame[0], self.conn.stage)
-            control, pos = etf.decode_from(frame, 1)
-            payload = None
-            if pos < len(frame):
-                payload, pos = etf.decode_from(frame, pos)
-            if pos != len(frame):
-                raise ProtocolError('%d stray bytes after a message' % (len(frame) - pos), self.conn.stage)
-            return control, payload
+            if len(frame) <= SMALL_FRAME:
+                return self._decode(frame)
+            if not _BIG_DECODES.acquire(timeout=self.deadline.remaining(self.conn.stage)):
+                raise Timeout('no turn to decode a %d-byte message within %gs' % (len(frame), self.deadline.timeout),
+                              self.conn.stage)
+            try:
+                return self._decode(frame)
+            finally:
+                _BIG_DECODES.release()
+
+    def _decode(self, frame):
+        """The control term and the payload, under one object budget and the probe's deadline."""
+        budget = etf.Budget(etf.MAX_OBJECTS, self.deadline)
+        control, pos = etf.decode_from(frame, 1, budget=budget)
+        payload = None
+        if pos < len(frame):
+            payload, pos = etf.decode_from(frame, pos, budget=budget)
+        if pos != len(frame):
+            raise ProtocolError('%d stray bytes after a message' % (len(frame) - pos), self.conn.stage)
+        return control, payload
 
     def close(self):
         self.conn.close()
@@ -111,13 +130,15 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
                           'highest_version': info.highest_version, 'lowest_version': info.lowest_version}
     report['port'] = port
     conn = Connection(open_tcp(host, port, deadline), deadline)
+    report['tcp_connected'] = True  # from here on the port is open, whatever follows
     try:
         if tls is not None:
             conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
             report['tls_info'] = conn.tls_info
         our_node = our_name or 'beamsec_probe_%s@%s' % (secrets.token_hex(4), node_host or host)
         creation = secrets.randbits(32) or 1
-        peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation)
+        peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
+                         expect_name=str(node) if node else None)
     except BaseException:
         report['stage'] = conn.stage
         conn.close()

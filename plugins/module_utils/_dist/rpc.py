@@ -7,6 +7,9 @@ We send REG_SEND to ``rex`` with ``{'$gen_call', {Pid, Ref}, {call, M, F, A, Pid
 (what rpc:call/4 sends), then wait for ``{Ref, Reply}`` addressed to our pid.
 Our pid doubles as the call's group leader, so io requests come back to us;
 they are answered ``ok`` so that a function that prints does not hang.
+
+The node decides how many messages come back: at most MAX_MESSAGES are read
+per round trip (and all within the one deadline) before the call is given up.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,14 +17,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError, ProtocolError
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Pid, Reference
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short
 
 SEND = 2
 REG_SEND = 6
 SEND_SENDER = 22
 ALIAS_SEND = 33
 _DELIVERIES = (SEND, REG_SEND, SEND_SENDER, ALIAS_SEND)
+MAX_MESSAGES = 256  # besides the replies: io requests, links, stray sends
 
 
 class BadRpc(DistError):
@@ -30,7 +35,7 @@ class BadRpc(DistError):
     outcome = 'accepted'
 
     def __init__(self, reason):
-        super(BadRpc, self).__init__('badrpc: %r' % (reason,), 'rpc')
+        super(BadRpc, self).__init__('badrpc: %s' % short(reason), 'rpc')
         self.reason = reason
 
 
@@ -60,22 +65,35 @@ def calls(node_conn, requests, timeout=5.0, deadline=None):
             request = (Atom('call'), Atom(module), Atom(function), list(args), me)
             node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
         results = {}
+        others = 0
         while pending:
             control, payload = node_conn.recv()
             if not (isinstance(control, tuple) and control and control[0] in _DELIVERIES):
+                others = _another(others, requests, node_conn)
                 continue  # links, monitors, exits: nothing a probe waits for
-            if isinstance(payload, tuple) and len(payload) == 2 and payload[0] in pending:
+            if (isinstance(payload, tuple) and len(payload) == 2 and isinstance(payload[0], Reference)
+                    and payload[0] in pending):
                 reply = payload[1]
                 failed = isinstance(reply, tuple) and len(reply) == 2 and reply[0] == 'badrpc'
                 results[pending.pop(payload[0])] = BadRpc(reply[1]) if failed else reply
                 continue
+            others = _another(others, requests, node_conn)
             _answer_io(node_conn, payload)
         return [results[index] for index in range(len(requests))]
     finally:
         node_conn.deadline = previous
 
 
+def _another(count, requests, node_conn):
+    if count >= MAX_MESSAGES:
+        raise ProtocolError('the node sent over %d messages that answer none of our %d calls'
+                            % (MAX_MESSAGES, len(requests)), node_conn.conn.stage)
+    return count + 1
+
+
 def _answer_io(node_conn, payload):
+    """Output from the called function: 'ok', to a pid, echoing only a small reply_as."""
     if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
         dummy, sender, reply_as, dummy = payload
-        node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, Atom('ok')))
+        if isinstance(sender, Pid) and isinstance(reply_as, (Reference, Pid, int)):
+            node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, Atom('ok')))

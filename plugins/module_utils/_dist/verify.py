@@ -3,7 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whole-cluster verification: every probe of every node, concurrently, each
 within its own deadline, turned into findings (node, check, expected,
-observed, outcome) and a summary with the partitions of the cluster."""
+observed, outcome) and a summary with the partitions of the cluster.
+
+A finding is ``ok`` only on positive evidence of the safe state; anything the
+probe cannot tell, and anything a node answers out of shape, is a violation.
+Nothing a node sends reaches a finding unbounded (shown.py), and a node that
+breaks its own probes costs no other node its findings (docs/threat-model.md).
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,14 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ConnectTimeout, DistError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short, shown
 
 OK = 'ok'
 VIOLATION = 'violation'
 CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure')
-# an outsider must see one of these where nothing is offered to it
+# a peer that may not reach a node sees one of these (verify_report's "blocked")
 UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
+# nothing accepted a TCP connection: an outsider must see one of these. A port that accepts
+# and then says nothing is open: exposure, silent or not.
+CLOSED = ('filtered', 'refused', 'no_epmd', 'unreachable')
 
 
 class Target:
@@ -53,10 +63,10 @@ class Target:
 
 
 def _finding(target, check, expected, observed, good, detail=None):
-    found = {'node': target.name, 'check': check, 'expected': expected, 'observed': observed,
-             'outcome': OK if good else VIOLATION}
+    found = {'node': target.name, 'check': check, 'expected': expected, 'observed': shown(observed),
+             'outcome': OK if good is True else VIOLATION}
     if detail:
-        found['detail'] = detail
+        found['detail'] = short(detail, 1024) if isinstance(detail, str) else shown(detail)
     return found
 
 
@@ -71,6 +81,15 @@ def _epmd(target, timeout):
     return [_finding(target, 'epmd', 'registered', observed, observed.startswith('registered'), detail)]
 
 
+def _plaintext(target, timeout):
+    """A TLS node answers a plain handshake with a TLS record. With a random cookie: an
+    impostor listening in plain TCP on the node's address must not get
+    md5(cookie ++ challenge) to crack offline."""
+    report = dist_node.probe(cookie=random_cookie(), **target.connect_kwargs(timeout))
+    return [_finding(target, 'plaintext', 'tls_required', report['outcome'], report['outcome'] == 'tls_required',
+                     report.get('msg'))]
+
+
 def _probe(target, check, expected, timeout, **overrides):
     kwargs = target.connect_kwargs(timeout)
     kwargs.update(overrides)
@@ -81,8 +100,8 @@ def _probe(target, check, expected, timeout, **overrides):
 
 
 def _auth_and_facts(target, tls, timeout, want_facts, report_facts):
-    """The right cookie is accepted; on that one connection, the node's live settings
-    (read for membership too; findings on them only with ``report_facts``)."""
+    """The right cookie is accepted by the node of that name; on that one connection, the
+    node's live settings (read for membership too; findings on them only with ``report_facts``)."""
     deadline = Deadline(timeout)
     findings, facts, conn = [], None, None
     try:
@@ -98,60 +117,80 @@ def _auth_and_facts(target, tls, timeout, want_facts, report_facts):
         if conn is not None:
             conn.close()
     if facts is not None and report_facts:
-        findings.extend(_facts_findings(target, facts))
+        findings.extend(_facts_findings(target, facts, tls is not None))
     return findings, facts
 
 
-def _facts_findings(target, facts):
+def _facts_findings(target, facts, tls):
     expect = target.expect
     found = [_finding(target, 'connect_all', expect['connect_all'], facts['connect_all'],
-                      facts['connect_all'] == expect['connect_all'])]
+                      facts['connect_all'] is expect['connect_all'], 'read from %s' % facts['connect_all_source'])]
     if expect['dist_auto_connect'] is not None:
         found.append(_finding(target, 'dist_auto_connect', expect['dist_auto_connect'], facts['dist_auto_connect'],
-                              facts['dist_auto_connect'] == expect['dist_auto_connect']))
+                              facts['dist_auto_connect'] == expect['dist_auto_connect'],
+                              'kernel env: %s' % facts['dist_auto_connect_configured']))
+    carriers = [sock['protocol'] for sock in facts['listen']]
+    if tls:  # every listener, as net_kernel runs it, takes TLS only
+        found.append(_finding(target, 'proto_dist', 'tls', facts['proto_dist'],
+                              bool(carriers) and all(c == 'tls' for c in carriers)))
     addresses = sorted({sock['address'] for sock in facts['listen']})
     found.append(_finding(target, 'listen_address', [target.address], addresses, addresses == [target.address]))
     if expect['listen_min'] is not None:
         low, high = expect['listen_min'], expect['listen_max'] or expect['listen_min']
-        port = facts['listen_port']
-        found.append(_finding(target, 'listen_port', '%d-%d' % (low, high), port,
-                              port is not None and low <= port <= high))
+        ports = sorted({sock['port'] for sock in facts['listen']})
+        found.append(_finding(target, 'listen_port', '%d-%d' % (low, high), ports[0] if len(ports) == 1 else ports,
+                              bool(ports) and all(low <= port <= high for port in ports)))
     return found
 
 
 def _exposure_epmd(target, address, timeout):
-    """From this vantage point nothing may answer on an address not meant for it: EPMD..."""
+    """From this vantage point nothing may accept a connection on an address not meant for it: EPMD..."""
     try:
         answer = epmd.names(address, target.epmd_port, timeout=timeout)
         observed = 'answered with %d name(s)' % len(answer[1])
+    except ConnectTimeout:
+        observed = 'filtered'
     except DistError as exc:
-        observed = exc.outcome
-    return [_finding(target, 'exposure_epmd', UNREACHABLE, observed, observed in UNREACHABLE,
+        observed = exc.outcome if exc.outcome in CLOSED else 'open (%s)' % exc.outcome
+    return [_finding(target, 'exposure_epmd', list(CLOSED), observed, observed in CLOSED,
                      'EPMD at %s:%d' % (address, target.epmd_port))]
 
 
 def _exposure_dist(target, address, port, timeout):
     """...nor a distribution port (each probe its own job: all end within one timeout)."""
     report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
-    return [_finding(target, 'exposure_dist', UNREACHABLE, report['outcome'], report['outcome'] in UNREACHABLE,
+    observed = report['outcome']
+    if not report.get('tcp_connected'):
+        observed = 'filtered' if observed == 'timeout' else observed
+    elif observed not in CLOSED:
+        observed = 'open (%s)' % observed
+    return [_finding(target, 'exposure_dist', list(CLOSED), observed, observed in CLOSED,
                      'dist port %s:%d' % (address, port))]
 
 
 def membership(targets, facts_by_node, topology, hubs):
-    """Each node's nodes() against the expected topology; partitions and one-sided views."""
+    """Each node's connections against the expected topology: every visible node, in the inventory
+    or not; hidden and pending connections (none but our own probe may be there); one-sided views
+    and partitions."""
     names = [t.name for t in targets]
     seen = {name: set(facts_by_node[name]['nodes_visible']) for name in names if name in facts_by_node}
     findings = []
     for target in targets:
         if target.name not in seen:
             continue
+        facts = facts_by_node[target.name]
         expected = _expected_peers(target, names, topology, hubs)
-        observed = seen[target.name] & set(names)
+        observed = seen[target.name]
         missing, extra = sorted(expected - observed), sorted(observed - expected)
         findings.append(_finding(target, 'membership', sorted(expected), sorted(observed), not missing and not extra,
                                  'missing %s; unexpected %s' % (missing, extra) if missing or extra else None))
-        for peer in sorted(observed):
-            if peer in seen and target.name not in seen[peer]:
+        unseen = {'hidden': facts['nodes_hidden'], 'pending': facts['nodes_pending']}
+        findings.append(_finding(target, 'hidden_peers', {'hidden': [], 'pending': []}, unseen,
+                                 not unseen['hidden'] and not unseen['pending'],
+                                 'connected nodes that nodes() does not list (besides this probe)'
+                                 if unseen['hidden'] or unseen['pending'] else None))
+        for peer in sorted(observed & set(seen)):
+            if target.name not in seen[peer]:
                 findings.append(_finding(target, 'asymmetric', 'both ways', '%s does not see %s' % (peer, target.name),
                                          False))
     return findings, partitions(names, seen)
@@ -202,10 +241,11 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                     _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
             if tls is not None and 'plaintext' in checks:
                 jobs.append(('plaintext', target, pool.submit(
-                    _probe, target, 'plaintext', ['tls_required', 'protocol_error'], timeout, cookie=target.cookie)))
+                    _plaintext, target, timeout)))
             if tls is not None and no_cert_tls is not None and 'no_cert' in checks:
+                # neither probe needs the real cookie: a node that lets them in is wrong either way
                 jobs.append(('no_cert', target, pool.submit(
-                    _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=target.cookie, tls=no_cert_tls)))
+                    _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=random_cookie(), tls=no_cert_tls)))
             if 'exposure' in checks:
                 for address in target.public:
                     jobs.append(('exposure', target, pool.submit(_exposure_epmd, target, address, timeout)))
