@@ -71,11 +71,15 @@ epmd_port:
   returned: when answered
   type: int
 names:
-  description: Every registered node, as name and port.
+  description: The registered nodes, as name and port (the first 1000; RV(names_total) counts them all).
   returned: always
   type: list
   elements: dict
   sample: [{name: rabbit, port: 25672}]
+names_total:
+  description: How many names EPMD listed.
+  returned: when answered
+  type: int
 '''
 
 import time
@@ -84,6 +88,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
+
+MAX_NAMES = 1000
 
 
 def main():
@@ -106,8 +112,9 @@ def main():
     result = dict(changed=False, host=params['host'], port=params['port'], names=[], exposed=False)
     try:
         epmd_port, registered = epmd.names(params['host'], params['port'], timeout=params['timeout'])
-        result.update(outcome='answered', exposed=True, epmd_port=epmd_port,
-                      names=[dict(name=name, port=port) for name, port in registered],
+        # an answer may list tens of thousands of names; the result shows the first MAX_NAMES
+        result.update(outcome='answered', exposed=True, epmd_port=epmd_port, names_total=len(registered),
+                      names=[dict(name=name, port=port) for name, port in registered[:MAX_NAMES]],
                       msg='EPMD answered with %d name(s)' % len(registered))
     except DistError as exc:
         result.update(outcome=exc.outcome, msg=str(exc))

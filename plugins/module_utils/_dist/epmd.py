@@ -24,6 +24,7 @@ NAMES_REQ = 110
 PORT_PLEASE2_REQ = 122
 PORT2_RESP = 119
 NAMES_LIMIT = 1024 * 1024
+MAX_NAME = 255  # EPMD's MAXSYMLEN: a longer name is no EPMD's answer
 
 NODE_TYPES = {77: 'normal', 72: 'hidden'}
 
@@ -51,7 +52,7 @@ def parse_names(answer):
     registered = []
     for line in answer[4:].decode('latin-1').splitlines():
         match = _NAME_LINE.match(line)
-        if match:
+        if match and len(match.group(1)) <= MAX_NAME and len(match.group(2)) <= 5:
             registered.append((match.group(1), int(match.group(2))))
         elif line.strip():
             raise ProtocolError('unexpected EPMD NAMES line %r' % line[:80], 'epmd_names')

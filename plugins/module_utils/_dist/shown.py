@@ -21,6 +21,7 @@ MAX_TEXT = 256      # characters of one string
 MAX_ITEMS = 64      # elements of one list or map shown
 MAX_DEPTH = 8       # nesting shown
 MAX_NODES = 1024    # values shown in all
+MAX_CHARS = 16384   # characters of text shown in all
 MAX_INT_BITS = 64   # larger integers are shown by their size
 
 
@@ -31,10 +32,16 @@ def _text(value, limit):
 
 
 class _Walk:
-    __slots__ = ('left',)
+    __slots__ = ('left', 'chars')
 
     def __init__(self):
         self.left = MAX_NODES
+        self.chars = MAX_CHARS
+
+    def text(self, value):
+        value = _text(value, max(0, min(MAX_TEXT, self.chars)))
+        self.chars -= len(value)
+        return value
 
     def value(self, value, depth):
         # local import-free dispatch on the decoded types (etf's are str/tuple subclasses)
@@ -48,10 +55,10 @@ class _Walk:
                 return '<integer of %d bits>' % value.bit_length()
             return value
         if isinstance(value, str):
-            return _text(str(value), MAX_TEXT)
+            return self.text(str(value))
         if isinstance(value, (bytes, bytearray)):
-            return _text(bytes(value[:MAX_TEXT + 1]).decode('utf-8', 'replace'), MAX_TEXT) \
-                if len(value) <= MAX_TEXT else '<binary of %d bytes: %r...>' % (len(value), bytes(value[:32]))
+            return self.text(bytes(value).decode('utf-8', 'replace') if len(value) <= MAX_TEXT
+                             else '<binary of %d bytes: %r...>' % (len(value), bytes(value[:32])))
         if depth >= MAX_DEPTH:
             return '<%s nested deeper than %d>' % (type(value).__name__, MAX_DEPTH)
         if isinstance(value, dict):
