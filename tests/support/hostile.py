@@ -111,12 +111,20 @@ class Raw:
 
     def __init__(self, body, compress=False):
         self.body, self.compress = body, compress
+        self._deflated = None
 
     def payload(self, ref):
-        inner = bytes((etf.SMALL_TUPLE_EXT, 2)) + etf.encode(ref)[1:] + self.body
+        head = bytes((etf.SMALL_TUPLE_EXT, 2)) + etf.encode(ref)[1:]
         if not self.compress:
-            return bytes((etf.VERSION,)) + inner
-        return bytes((etf.VERSION, etf.COMPRESSED)) + struct.pack('>I', len(inner)) + zlib.compress(inner, 9)
+            return bytes((etf.VERSION,)) + head + self.body
+        if self._deflated is None:  # the body once: a bomb's 64 MiB are not deflated per reply
+            body = zlib.compressobj(9, zlib.DEFLATED, -15)
+            self._deflated = body.compress(self.body) + body.flush()
+        # a zlib stream: header, the head (full flush: the body's deflate needs no history), body, adler32
+        first = zlib.compressobj(9, zlib.DEFLATED, -15)
+        stream = (b'\x78\xda' + first.compress(head) + first.flush(zlib.Z_FULL_FLUSH) + self._deflated
+                  + struct.pack('>I', zlib.adler32(self.body, zlib.adler32(head))))
+        return bytes((etf.VERSION, etf.COMPRESSED)) + struct.pack('>I', len(head) + len(self.body)) + stream
 
 
 class HostileNode(HostilePeer):

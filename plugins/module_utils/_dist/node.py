@@ -49,6 +49,7 @@ class NodeConnection:
         self.creation = creation
         self.host = host
         self.port = port
+        self.received = 0  # message bytes so far: a round trip's cap is counted on it
         self._serial = 0
 
     @property
@@ -73,28 +74,31 @@ class NodeConnection:
             body += etf.encode(message)
         self.conn.send_frame(body)
 
-    def recv(self):
-        """The next (control, payload) from the node; ticks are answered on the way."""
+    def recv(self, budget=None):
+        """The next (control, payload) from the node; ticks are answered on the way. ``budget``
+        (an etf.Budget) may span several messages; by default each gets etf.MAX_OBJECTS."""
         while True:
             frame = self.conn.recv_frame(MESSAGE_FRAME_LIMIT)
+            self.received += len(frame)
             if not frame:
                 self.conn.send(b'\0\0\0\0')  # tick back, so the node keeps us
                 continue
             if frame[0] != PASS_THROUGH:
                 raise ProtocolError('message type %d: we asked for no atom cache' % frame[0], self.conn.stage)
             if len(frame) <= SMALL_FRAME:
-                return self._decode(frame)
+                return self._decode(frame, budget)
             if not _BIG_DECODES.acquire(timeout=self.deadline.remaining(self.conn.stage)):
                 raise Timeout('no turn to decode a %d-byte message within %gs' % (len(frame), self.deadline.timeout),
                               self.conn.stage)
             try:
-                return self._decode(frame)
+                return self._decode(frame, budget)
             finally:
                 _BIG_DECODES.release()
 
-    def _decode(self, frame):
+    def _decode(self, frame, budget):
         """The control term and the payload, under one object budget and the probe's deadline."""
-        budget = etf.Budget(etf.MAX_OBJECTS, self.deadline)
+        if budget is None:
+            budget = etf.Budget(etf.MAX_OBJECTS, self.deadline)
         control, pos = etf.decode_from(frame, 1, budget=budget)
         payload = None
         if pos < len(frame):

@@ -8,14 +8,18 @@ We send REG_SEND to ``rex`` with ``{'$gen_call', {Pid, Ref}, {call, M, F, A, Pid
 Our pid doubles as the call's group leader, so io requests come back to us;
 they are answered ``ok`` so that a function that prints does not hang.
 
-The node decides how many messages come back: at most MAX_MESSAGES are read
-per round trip (and all within the one deadline) before the call is given up.
+The node decides what comes back. What a round trip keeps is bounded: at most
+MAX_MESSAGES messages that answer none of the calls, ROUND_TRIP_BYTES of
+frames and ROUND_TRIP_OBJECTS decoded objects in all (the replies are held
+until the last one comes: a bound per message would let 22 replies add up),
+all within the one deadline. Facts of a cluster of ~1,000 nodes fit.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError, ProtocolError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Pid, Reference
@@ -27,6 +31,8 @@ SEND_SENDER = 22
 ALIAS_SEND = 33
 _DELIVERIES = (SEND, REG_SEND, SEND_SENDER, ALIAS_SEND)
 MAX_MESSAGES = 256  # besides the replies: io requests, links, stray sends
+ROUND_TRIP_BYTES = 1024 * 1024
+ROUND_TRIP_OBJECTS = 20000
 
 
 class BadRpc(DistError):
@@ -65,9 +71,12 @@ def calls(node_conn, requests, timeout=5.0, deadline=None):
             request = (Atom('call'), Atom(module), Atom(function), list(args), me)
             node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
         results = {}
-        others = 0
+        others, budget, first = 0, etf.Budget(ROUND_TRIP_OBJECTS, node_conn.deadline), node_conn.received
         while pending:
-            control, payload = node_conn.recv()
+            control, payload = node_conn.recv(budget)
+            if node_conn.received - first > ROUND_TRIP_BYTES:
+                raise ProtocolError('the node sent over %d bytes for %d calls' % (ROUND_TRIP_BYTES, len(requests)),
+                                    node_conn.conn.stage)
             if not (isinstance(control, tuple) and control and control[0] in _DELIVERIES):
                 others = _another(others, requests, node_conn)
                 continue  # links, monitors, exits: nothing a probe waits for
