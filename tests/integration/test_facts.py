@@ -100,3 +100,14 @@ def test_ticks_are_answered_while_we_wait(epmd, nodes):
         assert str(conn.our_node) in [str(n) for n in rpc.call(conn, 'erlang', 'nodes', [Atom('hidden')])]
     finally:
         conn.close()
+
+
+def test_only_output_is_answered_for_the_group_leader(plain_node):
+    """Our pid is the call's group leader: output is acknowledged, input and options are refused."""
+    conn = plain_node.connect()
+    try:
+        assert rpc.call(conn, 'io', 'put_chars', ['out']) == 'ok'
+        assert rpc.call(conn, 'io', 'get_line', ['prompt> ']) == (Atom('error'), Atom('request'))
+        assert rpc.call(conn, 'io', 'getopts', []) == (Atom('error'), Atom('request'))
+    finally:
+        conn.close()

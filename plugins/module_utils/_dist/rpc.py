@@ -101,8 +101,21 @@ def _another(count, requests, node_conn):
 
 
 def _answer_io(node_conn, payload):
-    """Output from the called function: 'ok', to a pid, echoing only a small reply_as."""
+    """The group-leader protocol, output only: put_chars gets 'ok' (nothing is printed or
+    applied, not even put_chars' M:F(A)); every other request, input included, {error, request}."""
     if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
-        dummy, sender, reply_as, dummy = payload
+        dummy, sender, reply_as, request = payload
         if isinstance(sender, Pid) and isinstance(reply_as, (Reference, Pid, int)):
-            node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, Atom('ok')))
+            answer = Atom('ok') if _output(request) else (Atom('error'), Atom('request'))
+            node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, answer))
+
+
+def _put_chars(request):
+    return isinstance(request, tuple) and len(request) > 1 and request[0] == 'put_chars'
+
+
+def _output(request):
+    """put_chars, or {requests, [put_chars, ...]} (one level, as io does)."""
+    return _put_chars(request) or (
+        isinstance(request, tuple) and len(request) == 2 and request[0] == 'requests'
+        and isinstance(request[1], list) and 0 < len(request[1]) <= 64 and all(_put_chars(r) for r in request[1]))
