@@ -23,7 +23,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError, ProtocolError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Pid, Reference
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import put_chars_text, short
 
 SEND = 2
 REG_SEND = 6
@@ -45,17 +45,18 @@ class BadRpc(DistError):
         self.reason = reason
 
 
-def call(node_conn, module, function, args=(), timeout=5.0, deadline=None):
+def call(node_conn, module, function, args=(), timeout=5.0, deadline=None, output=None):
     """Return what Module:Function(Args...) returns on the node; BadRpc if it fails.
 
-    ``deadline`` (shared by several calls) wins over ``timeout`` (this call alone)."""
-    result = calls(node_conn, [(module, function, args)], timeout, deadline)[0]
+    ``deadline`` (shared by several calls) wins over ``timeout`` (this call alone);
+    ``output(text)`` gets what the call prints (else it is dropped)."""
+    result = calls(node_conn, [(module, function, args)], timeout, deadline, output)[0]
     if isinstance(result, BadRpc):
         raise result
     return result
 
 
-def calls(node_conn, requests, timeout=5.0, deadline=None):
+def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
     """Several independent calls in one round trip: all are sent, then the replies are
     matched by reference (rex runs each call in a process of its own, so they may come
     back in any order). Returns the results in request order, a BadRpc where one failed."""
@@ -87,7 +88,7 @@ def calls(node_conn, requests, timeout=5.0, deadline=None):
                 results[pending.pop(payload[0])] = BadRpc(reply[1]) if failed else reply
                 continue
             others = _another(others, requests, node_conn)
-            _answer_io(node_conn, payload)
+            _answer_io(node_conn, payload, output)
         return [results[index] for index in range(len(requests))]
     finally:
         node_conn.deadline = previous
@@ -100,14 +101,19 @@ def _another(count, requests, node_conn):
     return count + 1
 
 
-def _answer_io(node_conn, payload):
-    """The group-leader protocol, output only: put_chars gets 'ok' (nothing is printed or
-    applied, not even put_chars' M:F(A)); every other request, input included, {error, request}."""
+def _answer_io(node_conn, payload, output=None):
+    """The group-leader protocol, output only: put_chars gets 'ok' (its text goes to ``output``,
+    rendered here: put_chars' M:F(A) is never applied); every other request, input included,
+    {error, request}."""
     if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
         dummy, sender, reply_as, request = payload
         if isinstance(sender, Pid) and isinstance(reply_as, (Reference, Pid, int)):
-            answer = Atom('ok') if _output(request) else (Atom('error'), Atom('request'))
+            ok = _output(request)
+            answer = Atom('ok') if ok else (Atom('error'), Atom('request'))
             node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, answer))
+            if ok and output is not None:
+                for single in (request[1] if request[0] == 'requests' else [request]):
+                    output(put_chars_text(single))
 
 
 def _put_chars(request):

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 MAX_TEXT = 256      # characters of one string
 MAX_ITEMS = 64      # elements of one list or map shown
@@ -118,3 +119,50 @@ def _erl(value, out, left, depth):
         out.append(']' if isinstance(value, list) else '}')
     else:
         out.append(short(value, 80))
+
+
+_DIRECTIVE = re.compile(r'~(-?\d*)(?:\.\d*)?(?:\.\S)?(t?l?)([a-zA-Z~])')
+
+
+def put_chars_text(request):
+    """The text of an io put_chars request, bounded: {put_chars, Enc, Chars}, {put_chars, Chars},
+    or io:format's {put_chars, Enc, io_lib, format, [Format, Args]} rendered here, roughly as
+    io_lib does (~p ~w ~s ~n ~~ and the rest by value), without applying anything."""
+    if len(request) in (2, 3):
+        return _chars(request[-1])
+    if len(request) == 5 and request[2:4] == ('io_lib', 'format') and isinstance(request[4], list) \
+            and len(request[4]) == 2 and isinstance(request[4][1], list):
+        return _format(_chars(request[4][0]), request[4][1])
+    return short(request)
+
+
+def _chars(value):
+    out, stack, left = [], [value], MAX_CHARS
+    while stack and left > 0:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item[:MAX_CHARS]))
+        elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 0x110000:
+            out.append(chr(item))
+            left -= 1
+        elif isinstance(item, (bytes, str)):
+            text = item.decode('utf-8', 'replace') if isinstance(item, bytes) else str(item)
+            out.append(text[:left])
+            left -= len(out[-1])
+    return ''.join(out)
+
+
+def _format(text, args):
+    args, out, pos = list(args[:MAX_ITEMS]), [], 0
+    for match in _DIRECTIVE.finditer(text):
+        out.append(text[pos:match.start()])
+        pos, kind = match.end(), match.group(3)
+        if kind == 'n':
+            out.append('\n')
+        elif kind == '~':
+            out.append('~')
+        elif args:
+            arg = args.pop(0)
+            out.append(_chars(arg) if kind == 's' else erl(arg))
+    out.append(text[pos:])
+    return _text(''.join(out), MAX_CHARS)
