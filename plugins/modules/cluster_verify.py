@@ -211,6 +211,8 @@ summary:
     elapsed_ms: 41.7
 '''
 
+import ipaddress
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import split_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import ParamError, cookie_from, tls_from
@@ -249,6 +251,13 @@ def node_specs(params):
         if spec['name'] in names:
             raise ParamError('%s.name=%s is listed twice' % (where, spec['name']))
         names.add(spec['name'])
+        for address in spec['public_addresses']:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ParamError('%s.public_addresses: %r is not an IP address (a probe of a name proves nothing '
+                                 'when the name does not resolve); write e.g. 192.0.2.10 or 2001:db8::10'
+                                 % (where, address))
         if spec.get('cookie') and spec.get('cookie_file'):
             raise ParamError('%s sets both cookie and cookie_file: keep one' % where)
         if spec.get('cookie') or spec.get('cookie_file'):

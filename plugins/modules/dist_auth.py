@@ -33,7 +33,7 @@ options:
     type: list
     elements: str
     choices: [accepted, rejected, not_allowed, refused, timeout, unreachable, no_epmd, not_registered,
-              tls_required, tls_rejected, protocol_error, wrong_node, accepts_any_cookie]
+              tls_required, tls_rejected, protocol_error, wrong_node, accepts_any_cookie, rpc_failed]
     default: []
 '''
 

@@ -191,16 +191,17 @@ def test_reset_during_handshake_is_reported(hostile):
     assert report['stage'] == 'recv_status'
 
 
-def test_alive_status_is_answered_true(hostile):
+def test_alive_status_is_answered_false(hostile):
+    """A node of our name is connected already: never replace its connection."""
     seen = {}
 
     def alive(sock):
         recv_frame(sock)
         send_frame(sock, b'salive')
         seen['answer'] = recv_frame(sock)
-    report, dummy = probe_peer(hostile(alive), timeout=1)
-    assert seen['answer'] == b'strue'
-    assert report['outcome'] in ('timeout', 'protocol_error')  # the fake stops after the status
+    report, dummy = probe_peer(hostile(alive), timeout=3)
+    assert report['outcome'] == 'protocol_error' and 'does not replace' in report['msg'], report
+    assert seen['answer'] == b'sfalse'
 
 
 def test_dist_info_budget_covers_every_call(hostile):

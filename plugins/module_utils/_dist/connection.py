@@ -23,7 +23,8 @@ import struct
 import time
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    Closed, ConnectTimeout, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Truncated, Unreachable)
+    Closed, ConnectTimeout, NoSuchHost, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Truncated,
+    Unreachable)
 
 HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge with a 1020-byte name
 # The largest reply a probe reads: nodes() of a 5,000-node cluster is ~150 KiB. A frame is
@@ -31,7 +32,7 @@ HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge wit
 MESSAGE_FRAME_LIMIT = 256 * 1024
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
-_CLOSED = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+_RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 
 
 class Deadline:
@@ -57,8 +58,8 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
     """TCP connect; every socket failure becomes a DistError with an outcome."""
     try:
         sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
-    except socket.gaierror as exc:
-        raise Unreachable('cannot resolve %s: %s' % (host, exc.strerror), stage)
+    except socket.gaierror as exc:  # nothing was tried: never evidence that a port is closed
+        raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
     except socket.timeout:  # nothing accepted the connection: filtered, not open
         raise ConnectTimeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
     except ConnectionRefusedError:
@@ -132,16 +133,23 @@ class Connection:
         }
 
     def _tls_error(self, exc):
+        """Only a TLS alert from the node (or our own check of its certificate) is a TLS refusal;
+        a close without one is not, or a node that is no TLS node at all would pass no_cert."""
         reason = getattr(exc, 'reason', None) or str(exc)
         if 'WRONG_VERSION_NUMBER' in reason or 'RECORD_LAYER' in reason or 'PACKET_LENGTH_TOO_LONG' in reason:
             return ProtocolError('the peer does not speak TLS (%s)' % reason, self.stage)
-        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) and self.stage == 'tls':
-            return TlsRejected('the node closed the TLS handshake (%s)' % reason, self.stage)
-        return TlsRejected('TLS refused by the node: %s' % reason, self.stage)
+        if 'ALERT' in reason or isinstance(exc, ssl.SSLCertVerificationError):
+            return TlsRejected('TLS refused by the node: %s' % reason, self.stage)
+        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            if self.stage == 'tls':
+                return ProtocolError('the peer closed the connection in the TLS handshake without a TLS alert '
+                                     '(%s): no TLS refusal' % reason, self.stage)
+            return Closed('the peer closed the TLS connection (at %s)' % self.stage, self.stage)
+        return ProtocolError('TLS failed: %s' % reason, self.stage)
 
     def _os_error(self, exc):
-        if exc.errno in _CLOSED:
-            return Closed('connection reset by the peer', self.stage)
+        if exc.errno in _RESET:  # not a close: 'rejected' is a clean close only
+            return ProtocolError('connection reset by the peer (at %s)' % self.stage, self.stage)
         return ProtocolError('socket error: %s' % exc, self.stage)
 
     # -- raw I/O

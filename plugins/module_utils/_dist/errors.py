@@ -17,7 +17,7 @@ ACCEPTED = 'accepted'
 OUTCOMES = (
     ACCEPTED, 'rejected', 'not_allowed', 'refused', 'timeout', 'unreachable',
     'no_epmd', 'not_registered', 'tls_required', 'tls_rejected', 'protocol_error',
-    'wrong_node', 'accepts_any_cookie',
+    'wrong_node', 'accepts_any_cookie', 'rpc_failed',
 )
 
 
@@ -95,6 +95,10 @@ class Unreachable(DistError):
     """No route, unknown host name, or network down."""
 
     outcome = 'unreachable'
+
+
+class NoSuchHost(Unreachable):
+    """The host name does not resolve: nothing was tried."""
 
 
 class NoEpmd(DistError):

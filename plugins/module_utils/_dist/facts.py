@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import json
 import struct
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
@@ -32,7 +33,10 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import A
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import MAX_TEXT, erl, short, shown
 
 KERNEL = Atom('kernel')
-MAX_NODES = 10000     # nodes() of the largest cluster a probe accepts
+MAX_NODES = 5000      # nodes() of the largest cluster a probe accepts
+MAX_NAME = 255        # characters of an atom, as OTP allows
+MAX_ARGUMENTS = 16    # -flag values (lists, and values in each) a fact keeps
+MAX_FACTS = 1024 * 1024  # characters of all the facts as JSON
 MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
 AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else is 'always'
@@ -98,14 +102,15 @@ def _argument(answer, what):
     if answer == 'error':
         return None
     if (isinstance(answer, tuple) and len(answer) == 2 and answer[0] == 'ok' and isinstance(answer[1], list)
-            and len(answer[1]) <= 64 and all(isinstance(v, list) and len(v) <= 64 for v in answer[1])):
+            and len(answer[1]) <= MAX_ARGUMENTS
+            and all(isinstance(v, list) and len(v) <= MAX_ARGUMENTS for v in answer[1])):
         return [[text(v, what) for v in values] for values in answer[1]]
     return _bad(what, answer)
 
 
 def _nodes(answer, what):
     if isinstance(answer, list) and len(answer) <= MAX_NODES and all(
-            isinstance(n, Atom) and '@' in n for n in answer):
+            isinstance(n, Atom) and '@' in n and len(n) <= MAX_NAME for n in answer):
         return [str(n) for n in answer]
     return _bad(what, answer)
 
@@ -189,7 +194,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
     last = dict((flag, (values[-1][0] if values and values[-1] else None)) for flag, values in args.items())
     (epmd_port, epmd_address, visible, hidden, connected, name, release, ticktime, epmd_module,
      kernel_state, global_state) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
-    if not isinstance(name, Atom) or str(name) != conn.peer.name:
+    if not isinstance(name, Atom) or len(name) > MAX_NAME or str(name) != conn.peer.name:
         raise WrongNode('node() is %s, but the handshake was with %s' % (short(name, 300), conn.peer.name), 'facts')
     visible, hidden = _nodes(visible, 'nodes(visible)'), _nodes(hidden, 'nodes(hidden)')
     connected = _nodes(connected, 'nodes(connected)')
@@ -200,7 +205,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
     listen_min = None if env['inet_dist_listen_min'] is None else _int(env['inet_dist_listen_min'], 'listen_min')
     listen_max = None if env['inet_dist_listen_max'] is None else _int(env['inet_dist_listen_max'], 'listen_max')
     interface = env['inet_dist_use_interface']
-    return {
+    facts = {
         'node': str(name),
         'otp_release': text(release, 'otp_release'),
         'connect_all': connect_all_value,
@@ -227,6 +232,10 @@ def node_facts(conn, timeout=5.0, deadline=None):
         'erl_epmd_port': last['erl_epmd_port'] or _getenv(epmd_port, 'ERL_EPMD_PORT'),
         'erl_epmd_address': _getenv(epmd_address, 'ERL_EPMD_ADDRESS'),
     }
+    size = len(json.dumps(facts))
+    if size > MAX_FACTS:
+        raise _Shape('the node\'s facts come to %d characters, over %d' % (size, MAX_FACTS), 'facts')
+    return facts
 
 
 def _ticktime(value):

@@ -127,8 +127,11 @@ def recv_status(conn):
     if status == 'nok':
         raise ProtocolError('status nok: the node is connecting to us at the same time', 'recv_status')
     if status == 'alive':
-        # A stale connection under our (random) name: ask to replace it.
-        conn.send_frame(b'strue')
+        # A node of our name is connected already. Never replace it: with probe_name set to a
+        # member's name, 'true' would cut that member's own link.
+        conn.send_frame(b'sfalse')
+        raise ProtocolError('status alive: a node named as our probe is connected already; the probe does not '
+                            'replace its connection', 'recv_status')
     elif status not in STATUSES:
         raise ProtocolError('unknown status %r' % status[:40], 'recv_status')
     return status

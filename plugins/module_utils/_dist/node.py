@@ -19,7 +19,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd,
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import (
     MESSAGE_FRAME_LIMIT, Connection, Deadline, open_tcp)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    ACCEPTED, DistError, ProtocolError, Timeout)
+    ACCEPTED, DistError, NoSuchHost, ProtocolError, Timeout)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (
     DEFAULT_FLAGS, flag_names, handshake)
 
@@ -163,6 +163,8 @@ def probe(**kwargs):
     except DistError as exc:
         report['outcome'] = exc.outcome
         report['msg'] = str(exc)
+        if isinstance(exc, NoSuchHost):
+            report['resolved'] = False  # nothing was tried
         report['stage'] = exc.stage or report.get('stage')
     report['elapsed_ms'] = round((time.monotonic() - started) * 1000.0, 3)
     return report

@@ -38,7 +38,7 @@ ROUND_TRIP_OBJECTS = 20000
 class BadRpc(DistError):
     """The call reached the node but failed there: {badrpc, Reason}."""
 
-    outcome = 'accepted'
+    outcome = 'rpc_failed'
 
     def __init__(self, reason):
         super(BadRpc, self).__init__('badrpc: %s' % short(reason), 'rpc')

@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ConnectTimeout, DistError
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
+    ConnectTimeout, DistError, NoSuchHost)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short, shown
 
@@ -150,6 +151,8 @@ def _exposure_epmd(target, address, timeout):
         observed = 'answered with %d name(s)' % len(answer[1])
     except ConnectTimeout:
         observed = 'filtered'
+    except NoSuchHost as exc:
+        observed = 'not tried (%s)' % exc
     except DistError as exc:
         observed = exc.outcome if exc.outcome in CLOSED else 'open (%s)' % exc.outcome
     return [_finding(target, 'exposure_epmd', list(CLOSED), observed, observed in CLOSED,
@@ -160,7 +163,9 @@ def _exposure_dist(target, address, port, timeout):
     """...nor a distribution port (each probe its own job: all end within one timeout)."""
     report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
     observed = report['outcome']
-    if not report.get('tcp_connected'):
+    if report.get('resolved') is False:
+        observed = 'not tried (%s)' % report.get('msg')
+    elif not report.get('tcp_connected'):
         observed = 'filtered' if observed == 'timeout' else observed
     elif observed not in CLOSED:
         observed = 'open (%s)' % observed
