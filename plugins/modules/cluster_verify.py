@@ -22,7 +22,10 @@ description:
     from what the running node acts on), C(membership) (each node's C(nodes()) against the topology, nodes outside
     the inventory included; hidden and pending connections as C(hidden_peers); one-sided views and partitions) and
     C(exposure) (nothing accepts a connection on the addresses listed in C(public_addresses): a port that accepts
-    and says nothing is open)."
+    and says nothing is open) and, in a C(hub_and_spoke) cluster, C(hub_pivot) (from each tenant's seat, with its
+    own cookie and through its own node, a fresh connection to each hub node and a call of C(erlang:node()) on it
+    and on every hidden peer the tenant holds get nothing: an Erlang hub that answers is one cluster with all its
+    tenants; the one-way hub answers nothing)."
   - A finding is C(ok) only on positive evidence; what the probe cannot tell, or a node answers out of shape, is
     a violation. Every node may be hostile, so each probe is bounded in time (O(timeout)), bytes, decoded objects
     and calls, and what a node sends is shown bounded.
@@ -113,8 +116,8 @@ options:
     description: The checks to run.
     type: list
     elements: str
-    choices: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure]
-    default: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure]
+    choices: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot]
+    default: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot]
   topology:
     description:
       - C(mesh) (every node sees every other), C(hub_and_spoke) (hubs see everyone, the others only the hubs),
@@ -123,7 +126,9 @@ options:
     choices: [mesh, hub_and_spoke, none]
     default: mesh
   hubs:
-    description: The hub nodes' names, for O(topology=hub_and_spoke).
+    description:
+      - The Erlang hub nodes' names, for O(topology=hub_and_spoke); empty for the one-way hub (the collection's
+        C(beamsec-hub) command, which is no node), where tenants see no visible peer at all.
     type: list
     elements: str
     default: []
@@ -266,8 +271,6 @@ def node_specs(params):
     unknown = set(params['hubs']) - names
     if unknown:
         raise ParamError('hubs lists %s, which nodes does not' % ', '.join(sorted(unknown)))
-    if params['topology'] == 'hub_and_spoke' and not params['hubs']:
-        raise ParamError('topology=hub_and_spoke needs hubs: the hub nodes\' names')
     return specs
 
 

@@ -18,17 +18,19 @@ __metaclass__ = type
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     ConnectTimeout, DistError, NoSuchHost)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short, shown
 
 OK = 'ok'
 VIOLATION = 'violation'
-CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure')
+CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure', 'hub_pivot')
+PIVOT_WAIT = 1.0  # seconds a tenant waits for a hub to answer its call
 # a peer that may not reach a node sees one of these (verify_report's "blocked")
 UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
 # nothing accepted a TCP connection: an outsider must see one of these. A port that accepts
@@ -100,17 +102,20 @@ def _probe(target, check, expected, timeout, **overrides):
                      report.get('msg'))]
 
 
-def _auth_and_facts(target, tls, timeout, want_facts, report_facts):
+def _auth_and_facts(target, tls, timeout, want_facts, report_facts, pivot_to=None):
     """The right cookie is accepted by the node of that name; on that one connection, the
-    node's live settings (read for membership too; findings on them only with ``report_facts``)."""
+    node's live settings (read for membership too; findings on them only with ``report_facts``)
+    and, for a tenant (``pivot_to``: the hubs' node names), whether it can reach into a hub."""
     deadline = Deadline(timeout)
     findings, facts, conn = [], None, None
     try:
         conn = dist_node.connect_node(cookie=target.cookie, tls=tls, deadline=deadline,
                                       **target.connect_kwargs(timeout))
         findings.append(_finding(target, 'auth', 'accepted', 'accepted', True))
-        if want_facts:
+        if want_facts or pivot_to is not None:
             facts = node_facts(conn, deadline=deadline)
+        if pivot_to is not None:
+            findings.append(_hub_pivot(target, conn, sorted(pivot_to), facts['nodes_hidden'], deadline))
     except DistError as exc:
         check = 'auth' if conn is None else 'facts'
         findings.append(_finding(target, check, 'accepted', exc.outcome, False, str(exc)))
@@ -120,6 +125,29 @@ def _auth_and_facts(target, tls, timeout, want_facts, report_facts):
     if facts is not None and report_facts:
         findings.extend(_facts_findings(target, facts, tls is not None))
     return findings, facts
+
+
+def _hub_pivot(target, conn, hubs, hidden, deadline):
+    """From the tenant's seat (its own cookie, through its own node, as malware on it would):
+    connect to every hub node anew, then call erlang:node() on it and on every hidden peer the
+    tenant holds (a one-way hub's session among them). Distribution is symmetric: a hub that
+    lets a tenant in, or answers it, is one cluster with every tenant it holds."""
+    peers = sorted(set(hubs) | set(hidden))
+    if not peers:
+        return _finding(target, 'hub_pivot', 'no hub answers a tenant', {'answered': [], 'connected': []}, True,
+                        'the tenant holds no link to a hub, and no hub node is listed')
+    wait = int(PIVOT_WAIT * 1000)
+    connected = rpc.calls(conn, [('net_kernel', 'connect_node', (Atom(hub),)) for hub in hubs], deadline=deadline) \
+        if hubs else []
+    answers = rpc.calls(conn, [('rpc', 'call', (Atom(peer), Atom('erlang'), Atom('node'), [], wait))
+                               for peer in peers], deadline=deadline)
+    reached = sorted(peer for peer, answer in zip(peers, answers) if answer == peer)
+    joined = sorted(hub for hub, answer in zip(hubs, connected) if answer is True)
+    bad = bool(reached or joined)
+    return _finding(target, 'hub_pivot', 'no hub answers a tenant', {'answered': reached, 'connected': joined},
+                    not bad, 'the tenant connected to %s and called erlang:node() on %s: %s'
+                    % (hubs or 'no hub node', peers, 'a hub that lets a tenant in runs whatever it sends, on '
+                       'itself and on every tenant it reaches' if bad else 'nothing answered'))
 
 
 def _facts_findings(target, facts, tls):
@@ -239,8 +267,9 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
             if 'epmd' in checks and not target.port:
                 jobs.append(('epmd', target, pool.submit(_epmd, target, timeout)))
             if 'auth' in checks or want_facts:
+                tenant = topology == 'hub_and_spoke' and target.name not in hubs and 'hub_pivot' in checks
                 jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
-                                                         'facts' in checks)))
+                                                         'facts' in checks, list(hubs) if tenant else None)))
             if 'wrong_cookie' in checks:
                 jobs.append(('wrong_cookie', target, pool.submit(
                     _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
