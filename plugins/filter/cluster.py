@@ -82,10 +82,11 @@ def cluster_members(hosts, hostvars):
     members = []
     for host in hosts or []:
         host_vars = hostvars[host] if host in hostvars else {}
-        if not _value(host_vars, 'beamsec_distribution', True):
+        if not boolean(_value(host_vars, 'beamsec_distribution', True), strict=False):
             continue
         address = str(_value(host_vars, 'beamsec_dist_address', _value(host_vars, 'beamsec_private_address', '')))
-        members.append({'host': host, 'address': address, 'hub': bool(_value(host_vars, 'beamsec_hub', False)),
+        members.append({'host': host, 'address': address,
+                        'hub': boolean(_value(host_vars, 'beamsec_hub', False), strict=False),
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
                         'node': '%s@%s' % (_value(host_vars, 'beamsec_node_name', flavour_default(
                             _value(host_vars, 'beamsec_flavour', 'erlang'), 'node_name')), address)})

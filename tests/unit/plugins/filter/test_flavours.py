@@ -43,3 +43,13 @@ def test_rabbitmq_nodes_are_expected_with_connect_all_on():
     assert expected == [True, False]
     hostvars = dict(HOSTVARS, ex1=dict(HOSTVARS['ex1'], beamsec_connect_all=True))
     assert verify_nodes(members, hostvars)[1]['expect']['connect_all'] is True
+
+
+@pytest.mark.parametrize('text', ['false', 'False', 'no', '0', 'off'])
+def test_booleans_from_ini_or_extra_vars_are_read_as_ansible_reads_them(text):
+    """INI and -e give strings: 'false' must not make a host a hub (its tenants' firewalls would let it in)."""
+    hostvars = {'t1': dict(HOSTVARS['erl'], beamsec_hub=text), 't2': dict(HOSTVARS['ex1'], beamsec_distribution=text),
+                't3': dict(HOSTVARS['erl'], beamsec_private_address='10.0.0.5', beamsec_connect_all=text)}
+    members = cluster_members(['t1', 't2', 't3'], hostvars)
+    assert [(m['host'], m['hub']) for m in members] == [('t1', False), ('t3', False)]
+    assert [n['expect']['connect_all'] for n in verify_nodes(members, hostvars)] == [False, False]
