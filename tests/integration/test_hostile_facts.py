@@ -155,3 +155,26 @@ def test_a_bomb_costs_bounded_memory(peers, raw):
     finally:
         tracemalloc.stop()
     assert peak < 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize('value', [[[False]], [[b'false']]])
+def test_an_argument_that_is_no_charlist_is_no_false_connect_all(peers, value):
+    """global's init matches "false" as a charlist only: an atom or a binary there leaves connect_all on."""
+    peer = peers(hostile(**{'application:get_env:connect_all': A('undefined'),
+                            'sys:get_state:global_name_server': A('x'),
+                            'init:get_argument:connect_all': (A('ok'), value)}))
+    spec = [{'name': NAME, 'port': peer.port, 'cookie_bytes': COOKIE}]
+    findings, dummy = verify(spec, COOKIE, checks=('auth', 'facts'), timeout=3)
+    assert [f['outcome'] for f in findings if f['check'] in ('connect_all', 'facts')] == ['violation']
+
+
+def test_a_tls_protocol_that_is_no_atom_is_no_tls(peers):
+    listen = (A('listen'), etf.Port(A(NAME), 1, 1), etf.Pid(A(NAME), 1, 0, 1),
+              (A('net_address'), ((127, 0, 0, 1), PORT), 'localhost', 'tls', A('inet')), A('inet_tcp_dist'))
+    peer = peers(hostile(**{'sys:get_state:net_kernel': (A('state'), A(NAME), A('longnames'), [listen])}))
+    conn = dist_node.connect_node(node=NAME, host=LOOPBACK, port=peer.port, cookie=COOKIE, timeout=3)
+    try:
+        with pytest.raises(DistError, match='listen'):
+            node_facts(conn, timeout=3)
+    finally:
+        conn.close()

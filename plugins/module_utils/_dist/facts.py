@@ -98,14 +98,21 @@ def _env(answer, what):
 
 
 def _argument(answer, what):
-    """init:get_argument/1: [[value, ...], ...] as text, or None when absent."""
+    """init:get_argument/1: [[value, ...], ...] as text, or None when absent. OTP's arguments
+    are charlists; an atom or a binary there is not what init would hand global or net_kernel."""
     if answer == 'error':
         return None
     if (isinstance(answer, tuple) and len(answer) == 2 and answer[0] == 'ok' and isinstance(answer[1], list)
             and len(answer[1]) <= MAX_ARGUMENTS
-            and all(isinstance(v, list) and len(v) <= MAX_ARGUMENTS for v in answer[1])):
+            and all(isinstance(v, list) and len(v) <= MAX_ARGUMENTS and all(_charlist(c) for c in v)
+                    for v in answer[1])):
         return [[text(v, what) for v in values] for values in answer[1]]
     return _bad(what, answer)
+
+
+def _charlist(value):
+    return isinstance(value, list) and len(value) <= 4 * MAX_TEXT and all(
+        isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 0x110000 for c in value)
 
 
 def _nodes(answer, what):
@@ -159,7 +166,8 @@ def listeners(state):
     for record in _records(state, 'listen', 4):
         address, module = record[3], record[4]
         if not (isinstance(address, tuple) and len(address) == 5 and address[0] == 'net_address'
-                and isinstance(address[1], tuple) and len(address[1]) == 2 and isinstance(module, Atom)):
+                and isinstance(address[1], tuple) and len(address[1]) == 2 and isinstance(module, Atom)
+                and isinstance(address[3], Atom)):  # the protocol is an atom (tcp, tls): "tls" is none
             return _bad('a #listen{} record', record)
         module = str(module)
         found.append({'address': ip_text(address[1][0]), 'port': _int(address[1][1], 'a listen port'),

@@ -49,6 +49,8 @@ class _Walk:
         self.left -= 1
         if self.left < 0:
             return '...'
+        if isinstance(value, float) and (value != value or value in (float('inf'), float('-inf'))):
+            return repr(value)  # no NaN or Infinity in JSON
         if value is None or isinstance(value, (bool, float)):
             return value
         if isinstance(value, int):
