@@ -7,15 +7,19 @@ Mapping, Erlang -> Python on decode:
   integer -> int, float -> float, atom -> Atom (a str), true/false -> bool,
   tuple -> tuple, proper list -> list (a string is a list of ints),
   improper list -> ImproperList, binary -> bytes, bitstring -> BitBinary,
-  map -> dict (MapPairs when keys are unhashable or collide in Python),
+  map -> dict (MapPairs when keys are unhashable or equal in Python, and
+  in a map of over SMALL_MAP keys, when any key is of a type whose hash
+  a sender could choose: a float, a tuple, a big integer...),
   pid/port/reference/export/fun -> Pid/Port/Reference/Export/Fun.
 Encode takes the same types, plus: str -> charlist (an Erlang string),
 bytearray -> binary, None -> the atom 'undefined'.
 
 The decoder trusts nothing it reads: every length is checked against the
-bytes left before anything is allocated, nesting is bounded and a
-compressed term may not inflate beyond ``max_size``; any failure is a
-DecodeError, never another exception.
+bytes left before anything is allocated, nesting is bounded, a Budget caps
+the objects made and the time taken (its deadline), a compressed term may
+cost no more than an uncompressed one of its size, and no input costs more
+than linear time; any failure is a DecodeError (or the deadline's Timeout),
+never another exception.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,6 +28,7 @@ __metaclass__ = type
 
 import math
 import struct
+import sys
 import zlib
 from collections import namedtuple
 
@@ -64,15 +69,6 @@ V4_PORT_EXT = 120
 
 MAX_DEPTH = 300
 MAX_SIZE = 64 * 1024 * 1024
-MAX_OBJECTS = 1 << 20
-
-
-class Budget:
-    """Objects a decode may create and the deadline it must end by (placeholder)."""
-
-    def __init__(self, objects, deadline=None):
-        self.objects = objects
-        self.deadline = deadline
 
 _U8 = struct.Struct('>B')
 _U16 = struct.Struct('>H')
@@ -116,15 +112,97 @@ class MapPairs(tuple):
 
 # --------------------------------------------------------------------------- decode
 
+# What a decode may cost. A term makes at most one Python object per wire byte,
+# of at most about 100 bytes each, so an uncompressed term is bounded by its own
+# size; a budget caps a whole message (and checks its deadline). A compressed
+# term is held to what an uncompressed one of its wire size could cost: it may
+# inflate to INFLATE_RATIO times that size (INFLATE_FLOOR bytes whatever its
+# size), and make OBJECT_FLOOR objects plus one per two wire bytes (the least
+# an uncompressed term spends on any object but a [] or a string's character).
+MAX_OBJECTS = 1 << 20  # per message: about 100 MB at worst; the connection layer's Budget
+OBJECT_FLOOR = 1024
+INFLATE_RATIO = 8
+INFLATE_FLOOR = 16 * 1024
+SMALL_MAP = 32  # a map up to this size is a dict even when its keys could collide (OTP's flatmap size too)
+CHECK_EVERY = 4096  # objects between two looks at the deadline
+ATOM_CACHE = 4096  # distinct atoms a decode shares (a node name a thousand times is one object)
+
+_HASH_MODULUS = sys.hash_info.modulus
+
+
+class Budget:
+    """What decoding may cost: ``objects`` Python objects in all (every term,
+    element and inflated sub-term counts), and a ``deadline``: any object whose
+    ``remaining(stage)`` raises once past (connection.Deadline is one), asked
+    every CHECK_EVERY objects. Decodes may share one: a distribution message is
+    a control term and a payload, decoded back to back under one budget."""
+
+    __slots__ = ('objects', 'deadline', 'used')
+
+    def __init__(self, objects, deadline=None):
+        self.objects = objects
+        self.deadline = deadline
+        self.used = 0
+
+    def charge(self, count):
+        """Count ``count`` more objects; return how many more may come before the next call."""
+        self.used += count
+        if self.used > self.objects:
+            raise DecodeError('term makes more than %d objects' % self.objects)
+        if self.deadline is not None:
+            self.deadline.remaining('decode')
+        return min(CHECK_EVERY, self.objects - self.used)
+
+
+class _Inflated(Budget):
+    """A compressed term's own cap (what an uncompressed term of its wire size
+    could make), inside the budget it is charged to as well."""
+
+    __slots__ = ('outer', 'wire')
+
+    def __init__(self, wire, outer):
+        super(_Inflated, self).__init__(OBJECT_FLOOR + wire // 2)
+        self.outer = outer
+        self.wire = wire
+
+    def charge(self, count):
+        window = self.outer.charge(count)
+        self.used += count
+        if self.used > self.objects:
+            raise DecodeError('compressed term of %d bytes makes more than %d objects' % (self.wire, self.objects))
+        return min(window, self.objects - self.used)
+
+
+def _hash_safe(key):
+    """Whether an attacker cannot make many such keys share one hash: atoms and
+    binaries hash with a per-process random key (SipHash); an int of magnitude
+    below the hash modulus is its own hash (-1 hashes as -2: one collision, no
+    more); a bool hashes as 0 or 1."""
+    kind = type(key)
+    return kind is Atom or kind is bytes or kind is bool or (kind is int and -_HASH_MODULUS < key < _HASH_MODULUS)
+
 
 class _Decoder:
-    __slots__ = ('data', 'end', 'max_depth', 'max_size')
+    __slots__ = ('data', 'end', 'max_depth', 'max_size', 'budget', 'due', 'window', 'atoms')
 
-    def __init__(self, data, max_depth, max_size):
+    def __init__(self, data, max_depth, max_size, budget):
         self.data = data
         self.end = len(data)
         self.max_depth = max_depth
         self.max_size = max_size
+        self.budget = budget
+        # Objects are counted down here and passed on to the budget in batches.
+        self.due = self.window = budget.charge(0)
+        self.atoms = {}  # encoded atom (tag, length, name) -> Atom
+
+    def charge(self, count):
+        self.due -= count
+        if self.due < 0:
+            self.settle()
+
+    def settle(self):
+        """Pass the objects counted since the last call on to the budget."""
+        self.due = self.window = self.budget.charge(self.window - self.due)
 
     def need(self, pos, count):
         if count < 0 or pos + count > self.end:
@@ -136,6 +214,9 @@ class _Decoder:
             raise DecodeError('truncated term at offset %d' % pos)
         if depth > self.max_depth:
             raise DecodeError('term nested deeper than %d' % self.max_depth)
+        self.due -= 1  # charge(1), inlined: every term is an object
+        if self.due < 0:
+            self.settle()
         tag = self.data[pos]
         handler = _DISPATCH.get(tag)
         if handler is None:
@@ -181,31 +262,36 @@ class _Decoder:
     # atoms
     def atom(self, pos, depth):
         self.need(pos, 2)
-        return self._atom(pos + 2, _U16.unpack_from(self.data, pos)[0], 'latin-1')
+        return self._atom(pos - 1, pos + 2, _U16.unpack_from(self.data, pos)[0], 'latin-1')
 
     def small_atom(self, pos, depth):
         self.need(pos, 1)
-        return self._atom(pos + 1, self.data[pos], 'latin-1')
+        return self._atom(pos - 1, pos + 1, self.data[pos], 'latin-1')
 
     def atom_utf8(self, pos, depth):
         self.need(pos, 2)
-        return self._atom(pos + 2, _U16.unpack_from(self.data, pos)[0], 'utf-8')
+        return self._atom(pos - 1, pos + 2, _U16.unpack_from(self.data, pos)[0], 'utf-8')
 
     def small_atom_utf8(self, pos, depth):
         self.need(pos, 1)
-        return self._atom(pos + 1, self.data[pos], 'utf-8')
+        return self._atom(pos - 1, pos + 1, self.data[pos], 'utf-8')
 
-    def _atom(self, pos, count, encoding):
+    def _atom(self, start, pos, count, encoding):
+        """The atom whose tag is at ``start`` and name at ``pos``; decoded once per decode
+        (the cache key holds the tag, so Latin-1 and UTF-8 names stay apart)."""
         self.need(pos, count)
-        try:
-            name = bytes(self.data[pos:pos + count]).decode(encoding)
-        except UnicodeDecodeError:
-            raise DecodeError('atom at offset %d is not valid %s' % (pos, encoding))
-        if name == 'true':
-            return True, pos + count
-        if name == 'false':
-            return False, pos + count
-        return Atom(name), pos + count
+        end = pos + count
+        key = self.data[start:end]
+        atom = self.atoms.get(key)
+        if atom is None:
+            try:
+                name = self.data[pos:end].decode(encoding)
+            except UnicodeDecodeError:
+                raise DecodeError('atom at offset %d is not valid %s' % (pos, encoding))
+            atom = True if name == 'true' else False if name == 'false' else Atom(name)
+            if len(self.atoms) < ATOM_CACHE:
+                self.atoms[key] = atom
+        return atom, end
 
     def atom_only(self, pos, depth):
         """An atom where the format demands one (node names, modules)."""
@@ -216,17 +302,22 @@ class _Decoder:
             raise DecodeError('expected an atom before offset %d' % pos)
         return value, pos
 
-    # containers
-    def small_tuple(self, pos, depth):
-        self.need(pos, 1)
-        return self._tuple(pos + 1, self.data[pos], depth)
-
-    def large_tuple(self, pos, depth):
-        self.need(pos, 4)
-        return self._tuple(pos + 4, _U32.unpack_from(self.data, pos)[0], depth)
-
-    def _tuple(self, pos, arity, depth):
-        self.need(pos, arity)  # every element takes at least one byte
+    # containers. Each level of nesting costs Python calls, which grow dear deep
+    # in the stack, and hostile terms are deep: so both tuple tags have one
+    # handler, and the bounds checks are inline, with need() called only to raise.
+    def tuple(self, pos, depth):
+        small = self.data[pos - 1] == SMALL_TUPLE_EXT
+        if pos + 4 > self.end:
+            self.need(pos, 1 if small else 4)
+        if small:
+            arity, pos = self.data[pos], pos + 1
+        else:
+            arity, pos = _U32.unpack_from(self.data, pos)[0], pos + 4
+        if pos + arity > self.end:  # every element takes at least one byte
+            self.need(pos, arity)
+        if arity == 1:  # the deepest nesting per byte: spare it the list
+            value, pos = self.term(pos, depth + 1)
+            return (value,), pos
         items = []
         term = self.term
         for dummy in range(arity):
@@ -242,47 +333,61 @@ class _Decoder:
         count = _U16.unpack_from(self.data, pos)[0]
         pos += 2
         self.need(pos, count)
+        self.charge(count)
         return list(self.data[pos:pos + count]), pos + count
 
     def list(self, pos, depth):
         items = []
         term = self.term
         while True:
-            self.need(pos, 4)
+            if pos + 5 > self.end:  # the count, then elements and a tail of a byte or more
+                self.need(pos, 5)
             count = _U32.unpack_from(self.data, pos)[0]
             pos += 4
-            self.need(pos, count + 1)  # elements plus the tail
+            if pos + count + 1 > self.end:
+                self.need(pos, count + 1)
             for dummy in range(count):
                 value, pos = term(pos, depth + 1)
                 items.append(value)
             # A tail that is itself a list continues this one ([a|[b|c]] is
             # [a,b|c]); looping here keeps such chains off the Python stack.
-            self.need(pos, 1)
+            if pos >= self.end:
+                self.need(pos, 1)
             tag = self.data[pos]
             if tag == NIL_EXT:
                 return items, pos + 1
             if tag == LIST_EXT:
+                self.charge(1)  # no object, but a turn of this loop all the same
                 pos += 1
                 continue
             tail, pos = term(pos, depth + 1)
             if isinstance(tail, list):
                 return items + tail, pos
+            self.charge(1)
             return ImproperList(items, tail), pos
 
     def map(self, pos, depth):
-        self.need(pos, 4)
+        if pos + 4 > self.end:
+            self.need(pos, 4)
         arity = _U32.unpack_from(self.data, pos)[0]
         pos += 4
-        self.need(pos, 2 * arity)
+        if pos + 2 * arity > self.end:
+            self.need(pos, 2 * arity)
+        self.charge(arity)  # the (key, value) tuples
         pairs = []
         term = self.term
         for dummy in range(arity):
             key, pos = term(pos, depth + 1)
             value, pos = term(pos, depth + 1)
             pairs.append((key, value))
+        # Keys that share a hash cost a dict one comparison per key already in,
+        # quadratic in the map's size; crafted ints, floats and tuples can all
+        # share one. Past a few keys, only keys nobody can choose hashes for.
+        if arity > SMALL_MAP and not all(_hash_safe(key) for key, dummy in pairs):
+            return MapPairs(pairs), pos
         try:
             result = dict(pairs)
-        except TypeError:
+        except TypeError:  # a list or a map as a key
             return MapPairs(pairs), pos
         if len(result) != arity:  # 1, 1.0 and true are one key in Python
             return MapPairs(pairs), pos
@@ -307,36 +412,42 @@ class _Decoder:
         data = bytes(self.data[pos:pos + count])
         if bits == 8:
             return data, pos + count
+        self.charge(1)
         return BitBinary(_mask_tail(data, bits), bits), pos + count
 
-    # identifiers
+    # identifiers: each integer in one counts as an object too
     def new_pid(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 12)
+        self.charge(3)
         ident, serial, creation = struct.unpack_from('>III', self.data, pos)
         return Pid(node, ident, serial, creation), pos + 12
 
     def pid(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 9)
+        self.charge(3)
         ident, serial = struct.unpack_from('>II', self.data, pos)
         return Pid(node, ident, serial, self.data[pos + 8]), pos + 9
 
     def new_port(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 8)
+        self.charge(2)
         ident, creation = struct.unpack_from('>II', self.data, pos)
         return Port(node, ident, creation), pos + 8
 
     def v4_port(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 12)
+        self.charge(2)
         ident, creation = struct.unpack_from('>QI', self.data, pos)
         return Port(node, ident, creation), pos + 12
 
     def port(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 5)
+        self.charge(2)
         return Port(node, _U32.unpack_from(self.data, pos)[0], self.data[pos + 4]), pos + 5
 
     def newer_reference(self, pos, depth):
@@ -352,6 +463,7 @@ class _Decoder:
             raise DecodeError('reference with %d id words' % count)
         node, pos = self.atom_only(pos + 2, depth + 1)
         self.need(pos, creation_size + 4 * count)
+        self.charge(2 + count)  # creation, the ids and their tuple
         creation = _U32.unpack_from(self.data, pos)[0] if creation_size == 4 else self.data[pos]
         pos += creation_size
         ids = struct.unpack_from('>%dI' % count, self.data, pos)
@@ -360,6 +472,7 @@ class _Decoder:
     def reference(self, pos, depth):
         node, pos = self.atom_only(pos, depth + 1)
         self.need(pos, 5)
+        self.charge(3)
         return Reference(node, self.data[pos + 4], (_U32.unpack_from(self.data, pos)[0],)), pos + 5
 
     def export(self, pos, depth):
@@ -380,6 +493,7 @@ class _Decoder:
         module, after = self.atom_only(pos + 29, depth + 1)
         if after > pos + size:
             raise DecodeError('NEW_FUN_EXT module runs past its size')
+        self.charge(1)
         return Fun(module, arity, bytes(self.data[pos - 1:pos + size])), pos + size
 
     def old_fun(self, pos, depth):
@@ -391,6 +505,7 @@ class _Decoder:
         module, pos = self.atom_only(pos, depth + 1)
         for dummy in range(2 + free):  # index, uniq, free variables
             pos = self.term(pos, depth + 1)[1]
+        self.charge(1)
         return Fun(module, None, bytes(self.data[start:pos])), pos
 
     def compressed(self, pos, depth):
@@ -398,20 +513,31 @@ class _Decoder:
             raise DecodeError('compressed term inside a term')
         self.need(pos, 4)
         size = _U32.unpack_from(self.data, pos)[0]
-        if size > self.max_size:
-            raise DecodeError('compressed term claims %d bytes, limit %d' % (size, self.max_size))
+        # Its wire size is known once inflated; the bytes left bound it before.
+        limit = min(self.max_size, max(INFLATE_FLOOR, INFLATE_RATIO * (self.end - pos)))
+        if size > limit:
+            raise DecodeError('compressed term claims %d bytes, limit %d' % (size, limit))
+        self.settle()  # the deadline, before zlib takes its time
         inflater = zlib.decompressobj()
         try:
-            raw = inflater.decompress(bytes(self.data[pos + 4:]), size + 1)
+            raw = inflater.decompress(memoryview(self.data)[pos + 4:], size + 1)
         except zlib.error as exc:
             raise DecodeError('bad compressed term: %s' % exc)
         if len(raw) != size or not inflater.eof:
             raise DecodeError('compressed term inflates to a size other than %d' % size)
-        inner = _Decoder(raw, self.max_depth, self.max_size)
+        end = self.end - len(inflater.unused_data)
+        wire = end - pos + 1  # tag, size and deflated bytes
+        if size > max(INFLATE_FLOOR, INFLATE_RATIO * wire):
+            raise DecodeError('compressed term of %d bytes inflates to %d, over %d times its size'
+                              % (wire, size, INFLATE_RATIO))
+        self.settle()  # and after
+        inner = _Decoder(raw, self.max_depth, self.max_size, _Inflated(wire, self.budget))
         value, used = inner.term(0, depth + 1)
         if used != size:
             raise DecodeError('%d bytes left after the compressed term' % (size - used))
-        return value, self.end - len(inflater.unused_data)
+        inner.settle()
+        self.settle()  # the budget has shrunk under us
+        return value, end
 
 
 _DISPATCH = {
@@ -420,7 +546,7 @@ _DISPATCH = {
     NEW_FLOAT_EXT: _Decoder.new_float, FLOAT_EXT: _Decoder.old_float,
     ATOM_EXT: _Decoder.atom, SMALL_ATOM_EXT: _Decoder.small_atom,
     ATOM_UTF8_EXT: _Decoder.atom_utf8, SMALL_ATOM_UTF8_EXT: _Decoder.small_atom_utf8,
-    SMALL_TUPLE_EXT: _Decoder.small_tuple, LARGE_TUPLE_EXT: _Decoder.large_tuple,
+    SMALL_TUPLE_EXT: _Decoder.tuple, LARGE_TUPLE_EXT: _Decoder.tuple,
     NIL_EXT: _Decoder.nil, STRING_EXT: _Decoder.string, LIST_EXT: _Decoder.list,
     MAP_EXT: _Decoder.map, BINARY_EXT: _Decoder.binary, BIT_BINARY_EXT: _Decoder.bit_binary,
     NEW_PID_EXT: _Decoder.new_pid, PID_EXT: _Decoder.pid,
@@ -432,20 +558,32 @@ _DISPATCH = {
 
 
 def decode_from(data, pos=0, max_depth=MAX_DEPTH, max_size=MAX_SIZE, budget=None):
-    """Decode one versioned term (``131 ...``) at ``pos``; return (term, next_pos)."""
+    """Decode one versioned term (``131 ...``) at ``pos``; return (term, next_pos).
+
+    ``budget`` (a Budget, which several calls may share) caps the objects made
+    and checks a deadline. Without one, the term may make no more objects than
+    OBJECT_FLOOR plus its wire bytes (MAX_OBJECTS at most), which no
+    uncompressed term exceeds, and there is no deadline."""
     if pos >= len(data):
         raise DecodeError('no term at offset %d' % pos)
     if data[pos] != VERSION:
         raise DecodeError('bad version byte %d at offset %d (expected 131)' % (data[pos], pos))
+    if not isinstance(data, bytes):
+        data = bytes(data)  # so that slices are bytes, as atom cache keys must be
+    if budget is None:
+        budget = Budget(min(MAX_OBJECTS, OBJECT_FLOOR + len(data) - pos))
+    decoder = _Decoder(data, max_depth, max_size, budget)
     try:
-        return _Decoder(data, max_depth, max_size).term(pos + 1, 0)
+        value, pos = decoder.term(pos + 1, 0)
     except RecursionError:  # only on hosts with a tiny stack limit
         raise DecodeError('term nested too deeply for this interpreter')
+    decoder.settle()
+    return value, pos
 
 
-def decode(data, max_depth=MAX_DEPTH, max_size=MAX_SIZE):
+def decode(data, max_depth=MAX_DEPTH, max_size=MAX_SIZE, budget=None):
     """Decode exactly one versioned term; trailing bytes are an error."""
-    value, pos = decode_from(data, 0, max_depth, max_size)
+    value, pos = decode_from(data, 0, max_depth, max_size, budget)
     if pos != len(data):
         raise DecodeError('%d trailing bytes after the term' % (len(data) - pos))
     return value
