@@ -480,7 +480,8 @@ class _Decoder:
         function, pos = self.atom_only(pos, depth + 1)
         arity, pos = self.term(pos, depth + 1)
         if not isinstance(arity, int) or isinstance(arity, bool) or not 0 <= arity <= 255:
-            raise DecodeError('bad EXPORT_EXT arity %r' % (arity,))
+            # not %r: a hostile arity may be a bignum too long for repr() (or just long)
+            raise DecodeError('bad EXPORT_EXT arity: a %s' % type(arity).__name__)
         return Export(module, function, arity), pos
 
     def new_fun(self, pos, depth):
@@ -760,7 +761,8 @@ def encode(value, compressed=None):
     try:
         _encode(value, out, 0)
     except (struct.error, OverflowError, ValueError) as exc:
-        raise EncodeError('cannot encode %r: %s' % (value, exc))
+        # not %r of the value: it may hold an int too long for repr(), and be large
+        raise EncodeError('cannot encode a %s: %s' % (type(value).__name__, exc))
     if compressed is None:
         return bytes(out)
     body = bytes(out[1:])

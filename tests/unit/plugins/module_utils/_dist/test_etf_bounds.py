@@ -217,3 +217,14 @@ def test_nesting_up_to_the_limit_decodes():
         value = value[0]
     assert value == []
 
+
+# ---------------------------------------------------------------- errors
+
+
+def test_errors_never_repr_a_hostile_value():
+    """repr() of an int past 4,300 digits raises ValueError: no message may hold one."""
+    huge = b'o' + U32(3000) + b'\x00' + b'\xff' * 3000
+    with pytest.raises(DecodeError, match='arity'):
+        etf.decode(b'\x83q' + b'w\x01m' + b'w\x01f' + huge)  # fun m:f/Huge
+    with pytest.raises(etf.EncodeError):
+        etf.encode((1 << 20000, etf.Pid(Atom('n@h'), -1, 0, 0)))
