@@ -122,8 +122,8 @@ def main():
             got = base if case == 'normal' else measure(case, count)
             ratio = got['maxrss_kib'] / float(base['maxrss_kib'])
             worst = max(worst, got['maxrss_kib'] / 1024.0)
-            print('%-11s %6d %12.1f %8.2f %10.2f %10d' % (case, count, got['maxrss_kib'] / 1024.0, got['seconds'],
-                                                           ratio, got['violations']), flush=True)
+            row = (case, count, got['maxrss_kib'] / 1024.0, got['seconds'], ratio, got['violations'])
+            print('%-11s %6d %12.1f %8.2f %10.2f %10d' % row, flush=True)
     print('worst peak: %.1f MiB (target: under 256 MiB)' % worst)
     return 0
 

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.support.cluster import start_mesh
+from tests.support.hostile_facts import fake_nodes
 from tests.support.otp import Epmd, Node, free_port, hardened_args
 from tests.support.pki import CA, ssl_dist_optfile
 
@@ -73,3 +74,11 @@ def cluster(epmd):
     yield members
     for member in members:
         member.stop()
+
+
+@pytest.fixture
+def peers():
+    """Fake nodes that know the cookie (tests/support/hostile_facts.py), stopped when the test ends."""
+    make, stop_all = fake_nodes()
+    yield make
+    stop_all()

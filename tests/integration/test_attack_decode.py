@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
-from tests.integration.test_hostile_facts import facts_from, hostile, peers  # noqa: F401 (fixture)
+from tests.support.hostile_facts import facts_from, hostile
 from tests.support.hostile import Raw
 
 TIMEOUT = 1.0
@@ -39,7 +39,7 @@ def colliding_map(wire=250 * 1024):
 
 
 @pytest.mark.parametrize('raw', [nil_bomb(3 * 1024 * 1024), colliding_map()], ids=['compressed_3MiB_in_3KiB', 'colliding_map'])
-def test_a_reply_cannot_hold_the_probe_past_its_deadline(peers, raw):  # noqa: F811
+def test_a_reply_cannot_hold_the_probe_past_its_deadline(peers, raw):
     peer = peers(hostile(**{'erlang:node': raw}))
     started = time.monotonic()
     with pytest.raises(DistError):
@@ -48,7 +48,7 @@ def test_a_reply_cannot_hold_the_probe_past_its_deadline(peers, raw):  # noqa: F
     assert elapsed < TIMEOUT + 1.0, 'the probe took %.1fs with a %.1fs timeout' % (elapsed, TIMEOUT)
 
 
-def test_a_small_compressed_frame_cannot_inflate_to_megabytes_of_objects(peers):  # noqa: F811
+def test_a_small_compressed_frame_cannot_inflate_to_megabytes_of_objects(peers):
     """A 1 KiB frame (decoded at once, outside the two-at-a-time semaphore) becomes 1M lists."""
     peer = peers(hostile(**{'erlang:node': nil_bomb(1024 * 1024)}))
     tracemalloc.start()

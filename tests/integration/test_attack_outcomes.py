@@ -12,6 +12,9 @@ import pytest
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import DEFAULT_FLAGS, DFLAG_PUBLISHED
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
+from tests.support import hostile_facts as fake
 from tests.support.hostile import HostilePeer, recv_frame, send_frame
 
 NAME = b'app@127.0.0.1'
@@ -38,13 +41,9 @@ def test_a_reset_after_the_reply_is_not_rejected(resetter):
 
 # A failed rpc carries the outcome 'accepted' (rpc.BadRpc.outcome): a facts finding that failed reads
 # observed: accepted, and dist_info/dist_cookie fail with outcome=accepted. The word should say it failed.
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf  # noqa: E402
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify  # noqa: E402
-from tests.integration import test_hostile_facts as fake  # noqa: E402
-from tests.integration.test_hostile_facts import peers  # noqa: E402,F401 (fixture)
 
 
-def test_a_failed_rpc_is_not_reported_as_accepted(peers):  # noqa: F811
+def test_a_failed_rpc_is_not_reported_as_accepted(peers):
     peer = peers(fake.hostile(**{'sys:get_state:net_kernel': (etf.Atom('badrpc'), etf.Atom('timeout'))}))
     findings, dummy = verify([{'name': fake.NAME, 'port': peer.port, 'expect': {}}], fake.COOKIE, checks=('auth', 'facts'),
                              timeout=3)

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
-from tests.integration.test_hostile_facts import facts_from, hostile, peers  # noqa: F401 (fixture)
+from tests.support.hostile_facts import facts_from, hostile
 from tests.support.hostile import Raw
 
 LIMIT = 1024 * 1024  # far above 1,024 values of 256 characters
@@ -36,7 +36,7 @@ def wide_argument():
 @pytest.mark.parametrize('call, raw', [('erlang:nodes:visible', long_node_names()),
                                        ('init:get_argument:proto_dist', wide_argument())],
                          ids=['node_names', 'proto_dist_argument'])
-def test_facts_reach_the_result_bounded(peers, call, raw):  # noqa: F811
+def test_facts_reach_the_result_bounded(peers, call, raw):
     try:
         facts = facts_from(peers(hostile(**{call: raw})), timeout=10)
     except DistError:

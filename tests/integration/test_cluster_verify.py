@@ -9,6 +9,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify impor
 from tests.support.cluster import call, specs, violations
 from tests.support.tools import run_ansible_module
 
+
 def test_a_healthy_mesh_has_no_violation(cluster):
     findings, summary = verify(specs(cluster), cluster[0].cookie.encode(), timeout=5)
     assert violations(findings) == []

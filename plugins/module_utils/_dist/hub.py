@@ -98,8 +98,8 @@ def find(tenants, wanted):
     """A tenant by node name, or by its name part when that is unique."""
     matches = [t for t in tenants if wanted in (t.name, t.short, t.host)]
     if len(matches) != 1:
-        raise HubError('%s: %s; tenants: %s' % (wanted, 'no such tenant' if not matches else 'ambiguous',
-                                               ', '.join(t.name for t in tenants)))
+        problem = 'no such tenant' if not matches else 'ambiguous'
+        raise HubError('%s: %s; tenants: %s' % (wanted, problem, ', '.join(t.name for t in tenants)))
     return matches[0]
 
 

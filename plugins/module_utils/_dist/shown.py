@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import re
 
 MAX_TEXT = 256      # characters of one string
@@ -49,7 +50,7 @@ class _Walk:
         self.left -= 1
         if self.left < 0:
             return '...'
-        if isinstance(value, float) and (value != value or value in (float('inf'), float('-inf'))):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             return repr(value)  # no NaN or Infinity in JSON
         if value is None or isinstance(value, (bool, float)):
             return value

@@ -117,14 +117,14 @@ def test_large_map_with_keys_of_unchosen_hashes_is_a_dict():
     keys = ([Atom('k%d' % k) for k in range(100)] + [b'b%d' % k for k in range(100)]
             + [-modulus + 1, modulus - 1, -1, -2, 0, True] + list(range(2, 1000)))
     decoded = etf.decode(etf.encode(MapPairs([(key, key) for key in keys])))
-    assert type(decoded) is dict
+    assert isinstance(decoded, dict)
     assert len(decoded) == len(keys) and all(decoded[key] == key for key in keys)
 
 
 def test_small_map_is_a_dict_whatever_its_keys():
     keys = colliding_ints(etf.SMALL_MAP - 2) + [1.5, (1, 2)]
     decoded = etf.decode(etf.encode(MapPairs([(key, 0) for key in keys])))
-    assert type(decoded) is dict and list(decoded) == keys
+    assert isinstance(decoded, dict) and list(decoded) == keys
 
 
 def test_one_and_one_point_oh_and_true_stay_distinct_keys():
