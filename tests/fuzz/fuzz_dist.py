@@ -52,6 +52,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import 
 from tests.fuzz.terms import IPS, Terms, encode  # noqa: E402
 
 WATCHDOG = 5.0
+MESSAGE_LIMIT = 4096  # characters of an error message: it reaches module results (probe's msg) as it is
 A = etf.Atom
 
 
@@ -68,7 +69,7 @@ def _seed_terms():
         etf.Port(node, 1 << 40, 3), etf.Reference(node, 3, (1, 2, 3)), etf.Export(A('m'), A('f'), 2),
         (A('$gen_call'), (etf.Pid(node, 1, 0, 1), etf.Reference(node, 1, (1, 2, 3))),
          (A('call'), A('erlang'), A('node'), [], etf.Pid(node, 1, 0, 1))),
-        tuple(range(260)), '\u011d' * 3, [A('x' * 255)],
+        tuple(range(260)), '\u011d' * 3, [A('x' * 255)], 1 << 16384,
     ]
 
 
@@ -600,14 +601,14 @@ def target_rpc(seed):
     if wire.deadline is not original:
         raise Defect('rpc', 'the connection kept the round trip deadline')
     if elapsed > case.timeout + 1.0:
-        raise Defect('bound', 'the round trip took %.2fs with a %.2fs deadline' % (elapsed, case.timeout))
+        raise Defect('bound: rpc', 'the round trip took %.2fs with a %.2fs deadline' % (elapsed, case.timeout))
     if wire.read - wire.ticks_read > count + rpc.MAX_MESSAGES + 1:
-        raise Defect('bound', 'read %d messages for %d calls' % (wire.read - wire.ticks_read, count))
+        raise Defect('bound: rpc', 'read %d messages for %d calls' % (wire.read - wire.ticks_read, count))
     if wire.ticks != wire.ticks_read:
         raise Defect('rpc', '%d ticks read, %d answered' % (wire.ticks_read, wire.ticks))
     extra = wire.sent[count:]
     if len(extra) > rpc.MAX_MESSAGES + 1:
-        raise Defect('bound', 'sent %d messages besides our calls' % len(extra))
+        raise Defect('bound: rpc', 'sent %d messages besides our calls' % len(extra))
     for control, payload in extra:
         if not (isinstance(control, tuple) and len(control) == 3 and control[0] == SEND
                 and isinstance(control[2], etf.Pid) and isinstance(payload, tuple) and len(payload) == 3
@@ -1048,10 +1049,10 @@ def _check_bounded(read, found):
         if len(text) > JSON_LIMIT:
             biggest = max(value if isinstance(value, dict) else range(len(value)),
                           key=lambda k: len(json.dumps(value[k])))
-            raise Defect('bound', '%s of %d bytes as JSON (%s is the biggest)' % (what, len(text), biggest))
+            raise Defect('bound: ' + what, '%s of %d bytes as JSON (%s is the biggest)' % (what, len(text), biggest))
     for key in ('nodes_visible', 'nodes_hidden', 'nodes_pending'):
         if len(read[key]) > facts.MAX_NODES:
-            raise Defect('bound', '%s lists %d nodes' % (key, len(read[key])))
+            raise Defect('bound: facts', '%s lists %d nodes' % (key, len(read[key])))
 
 
 # -- the oracle: when a finding may be ok, by OTP 25's rules (kernel's net_kernel.erl, global.erl)
@@ -1188,7 +1189,7 @@ BYTE_POOLS = {
 WEIGHTS = {target_decode: 0.44, target_epmd: 0.12, target_handshake: 0.12, target_messages: 0.12,
            target_rpc: 0.10, target_facts: 0.10}
 TARGETS = dict((target.__name__, target) for target in WEIGHTS)
-MAX_KEPT = 200  # findings kept with their input (all are counted)
+KEPT_PER_KIND = 5  # findings kept with their input, per kind (all are counted)
 
 
 def _shown_input(data):
@@ -1212,7 +1213,7 @@ def run(count, seed, report_every=0, weights=None):
 
     def found(kind, target, data, message=''):
         stats['finding_kinds'][kind] = stats['finding_kinds'].get(kind, 0) + 1
-        if len(stats['findings']) < MAX_KEPT:
+        if stats['finding_kinds'][kind] <= KEPT_PER_KIND:
             stats['findings'].append((kind, target.__name__, _shown_input(data), message[:600]))
 
     try:
@@ -1228,8 +1229,11 @@ def run(count, seed, report_every=0, weights=None):
             try:
                 target(data)
                 stats['accepted'] += 1
-            except DistError:
+            except DistError as exc:
                 stats['errors'] += 1
+                if len(str(exc)) > MESSAGE_LIMIT:
+                    found('bound: message', target, data, 'a %s of %d characters: %s' % (
+                        type(exc).__name__, len(str(exc)), str(exc)[:200]))
             except Hang:
                 found('hang', target, data)
             except Defect as exc:
@@ -1287,7 +1291,7 @@ def main():
     findings = stats.pop('findings')
     for key, value in stats.items():
         print('%-18s %s' % (key, value))
-    for finding in findings[:20]:
+    for finding in findings:
         print('FINDING', finding)
     total = sum(stats['finding_kinds'].values())
     print('findings           %d' % total)

@@ -19,6 +19,7 @@ import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused
 # pylint: disable=wrong-import-position
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf, node as dist_node, verify  # noqa: E402
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline  # noqa: E402
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError  # noqa: E402
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts  # noqa: E402
 from tests.support.hostile import HostileNode, Raw  # noqa: E402
 from tests.support.otp import LOOPBACK  # noqa: E402
@@ -119,6 +120,20 @@ def main():
          'net_kernel has one listen field; here it holds a listener on 0.0.0.0 (and one malformed record)',
          facts_of({'sys:get_state:net_kernel': (A('state'), A(NAME), [listen((0, 0, 0, 0)), (A('listen'), 1)],
                                                 [listen()])}), show=lambda f: f['listen'])
+    export = b'qs\x01ms\x01f'  # EXPORT_EXT fun m:f/Arity, the arity being any term that follows
+    for title, arity in (
+            ('6. a fun m:f/Arity whose arity is a bignum of 4,816 digits', b'o\x00\x00\x07\xd0\x00' + b'\xff' * 2000),
+            ('7. a fun m:f/Arity whose arity is a list of 2,000 ones', b'l\x00\x00\x07\xd0' + b'a\x01' * 2000 + b'j')):
+        try:
+            etf.decode(bytes((etf.VERSION,)) + export + arity)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            print('== %s: etf.decode raises %s (%d characters): %s' % (title, type(exc).__name__, len(str(exc)),
+                                                                       str(exc)[:100]))
+        try:
+            facts_of({'erlang:node': Raw(export + arity)})
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            print('   as the answer to erlang:node(), node_facts raises %s (a DistError: %s)' % (
+                type(exc).__name__, isinstance(exc, DistError)))
 
 
 if __name__ == '__main__':

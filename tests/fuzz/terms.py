@@ -51,6 +51,9 @@ RAW = {
     'long utf8 atom': b'v\x01\x2c' + b'a' * 300,
     'export': b'qs\x01md\x00\x01fa\x02',
     'bitstring': b'M\x00\x00\x00\x01\x03\xe0',
+    'export bignum arity': b'qs\x01ms\x01fo\x00\x00\x07\xd0\x00' + b'\xff' * 2000,
+    'export list arity': b'qs\x01ms\x01fl\x00\x00\x07\xd0' + b'a\x01' * 2000 + b'j',
+    'bignum of 4,933 digits': b'o\x00\x00\x08\x01\x00' + b'\x00' * 2048 + b'\x01',
 }
 
 
