@@ -35,7 +35,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import
 KERNEL = Atom('kernel')
 MAX_NODES = 5000      # nodes() of the largest cluster a probe accepts
 MAX_NAME = 255        # characters of an atom, as OTP allows
-MAX_ARGUMENTS = 16    # -flag values (lists, and values in each) a fact keeps
+MAX_ARGUMENTS = 4     # -flag values (lists, and values in each) a fact keeps
 MAX_FACTS = 1024 * 1024  # characters of all the facts as JSON
 MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
@@ -148,16 +148,24 @@ def _checked(results):
 
 
 def _records(state, tag, arity):
-    """Records ``tag`` of ``arity`` fields in a server's state: a list of them, or one alone."""
+    """The records ``tag`` of ``arity`` fields in a server's state: one element holding them (a list
+    of them, or one alone). Records in two places, or a list with one malformed, are no state OTP
+    keeps: a shape error, never a pick of the one that reads well."""
     if not isinstance(state, tuple):
         return _bad('its server state', state)
+    found = []
     for item in state[:MAX_STATE]:
-        if isinstance(item, tuple) and len(item) == arity + 1 and item[0] == tag:
-            return [item]
-        if (isinstance(item, list) and item and len(item) <= MAX_LISTENERS
-                and all(isinstance(r, tuple) and len(r) == arity + 1 and r[0] == tag for r in item)):
-            return item
-    return []
+        if isinstance(item, tuple) and item and item[0] == tag:
+            found.append([item])
+        elif isinstance(item, list) and any(isinstance(r, tuple) and r and r[0] == tag for r in item):
+            found.append(item)
+    if not found:
+        return []
+    records = found[0]
+    if len(found) > 1 or len(records) > MAX_LISTENERS or not all(
+            isinstance(r, tuple) and len(r) == arity + 1 and r[0] == tag for r in records):
+        return _bad('its server state (%s records)' % tag, state)
+    return records
 
 
 def listeners(state):
