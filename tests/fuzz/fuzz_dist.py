@@ -20,6 +20,9 @@ justify ("false ok") is a finding.
     python tests/fuzz/fuzz_dist.py --replay target_facts:123456   # one input, with its traceback
 """
 
+# The oracle matches exact types on purpose: a Pid is a tuple subclass, an Atom a str, a bool an int.
+# pylint: disable=unidiomatic-typecheck
+
 import argparse
 import collections
 import ipaddress

@@ -7,6 +7,9 @@ lists, maps, pids, refs, ports, deep nesting), plus pieces no encoder makes
 as sentinel atoms and spliced in as raw bytes by ``encode``.
 """
 
+# Exact types on purpose: a Pid is a tuple subclass, an Atom a str, a bool an int.
+# pylint: disable=unidiomatic-typecheck
+
 import math
 import struct
 
@@ -139,7 +142,10 @@ class Terms:
 
     # -- containers
     def record(self, depth=0):
-        rng, term = self.rng, lambda: self.term(depth + 1)
+        rng = self.rng
+
+        def term():
+            return self.term(depth + 1)
         kind = rng.randrange(6)
         if kind == 0:
             return (A('ok'), term())

@@ -82,3 +82,12 @@ def peers():
     make, stop_all = fake_nodes()
     yield make
     stop_all()
+
+
+@pytest.fixture
+def started():
+    """Nodes and peers a test starts, stopped by PID when it ends."""
+    things = []
+    yield things
+    for thing in things:
+        thing.stop()

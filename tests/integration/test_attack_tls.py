@@ -7,22 +7,12 @@ handshake". A plain-TCP OTP node does exactly that: it reads our ClientHello's f
 (0x16 0x03) as a 5,635-byte handshake frame, waits net_setuptime (7 s by default) and closes.
 With a timeout above net_setuptime, a node with no TLS at all passes `no_cert`."""
 
-import pytest
-
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
 from tests.support.hostile import HostilePeer
 from tests.support.otp import Node
-
-
-@pytest.fixture
-def started():
-    things = []
-    yield things
-    for thing in things:
-        thing.stop()
 
 
 def test_a_plain_tcp_node_does_not_pass_no_cert(epmd, pki, started):

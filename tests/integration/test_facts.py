@@ -4,14 +4,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
-
-
-def facts_of(target, **kwargs):
-    conn = target.connect(**kwargs)
-    try:
-        return node_facts(conn)
-    finally:
-        conn.close()
+from tests.support.cluster import facts_of
 
 
 def test_default_node(plain_node):

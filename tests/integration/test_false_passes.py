@@ -12,31 +12,13 @@ import pytest
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import gen_digest
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
-from tests.support.cluster import call, specs, violations
+from tests.support.cluster import call, facts_of, specs, violations
 from tests.support.hostile import HostilePeer, fake_handshake, recv_frame, send_frame
 from tests.support.otp import LOOPBACK, Node, free_port, hardened_args
 from tests.support.pki import ssl_dist_optfile
 from tests.support.tools import run_ansible_module
-
-
-@pytest.fixture
-def started():
-    """Nodes and peers a test starts, stopped by PID when it ends."""
-    things = []
-    yield things
-    for thing in things:
-        thing.stop()
-
-
-def facts_of(target, **kwargs):
-    conn = target.connect(**kwargs)
-    try:
-        return node_facts(conn)
-    finally:
-        conn.close()
 
 
 def wait_for(predicate, timeout=10):

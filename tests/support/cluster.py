@@ -2,6 +2,7 @@
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from tests.support.otp import Node, free_port, hardened_args, random_cookie
 
 NAMES = ('va', 'vb', 'vc')
@@ -42,3 +43,12 @@ def specs(members, **expect):
 
 def violations(findings):
     return [f for f in findings if f['outcome'] == 'violation']
+
+
+def facts_of(target, **kwargs):
+    """A node's facts over one hidden connection with its cookie."""
+    conn = target.connect(**kwargs)
+    try:
+        return node_facts(conn)
+    finally:
+        conn.close()
