@@ -403,8 +403,8 @@ def main():
     worst = []
     for size in sizes:
         print()
-        print('%-30s %9s %9s %9s %7s %7s  %s' % ('size %d' % size, 'wire B', 'ms', 'peak KiB', 'time x',
-                                                   'mem x', 'outcome'), flush=True)
+        heads = ('size %d' % size, 'wire B', 'ms', 'peak KiB', 'time x', 'mem x', 'outcome')
+        print('%-30s %9s %9s %9s %7s %7s  %s' % heads, flush=True)
         # The normal reply is timed longer, before and after the others, and its best
         # time counts: drift on a busy machine then makes the ratios larger, not smaller.
         baseline = measure(normal(size), args.message, args.timeout, effort=BASELINE_EFFORT)
@@ -435,8 +435,8 @@ def main():
     print('Worst ratios (per wire byte, against the normal reply of the same size)')
     for label, index in (('time', 0), ('memory', 1)):
         for entry in sorted(worst, key=lambda e: -e[index])[:5]:
-            print('  %-7s %8.1fx  %-30s size %-8d %s' % (label, entry[index], entry[2], entry[3],
-                                                          entry[4].get('outcome', '?')))
+            row = (label, entry[index], entry[2], entry[3], entry[4].get('outcome', '?'))
+            print('  %-7s %8.1fx  %-30s size %-8d %s' % row)
     largest = max((e for e in worst if 'peak' in e[4]), key=lambda e: e[4]['peak'], default=None)
     if largest:
         print('Largest peak: %.1f MiB (%s, size %d)' % (largest[4]['peak'] / 1048576.0, largest[2], largest[3]))
