@@ -243,7 +243,7 @@ def down(image=False):
     if ids and podman('rm', '-f', '-t', '2', *ids, check=False).returncode != 0:
         # podman may lose the race with a container that stops while it sends SIGKILL
         # ("container state improper: stopped"); once stopped, a second rm removes it
-        podman('rm', '-f', '-t', '2', *ids)
+        podman('rm', '-f', '--ignore', '-t', '2', *ids)
     for net in NETWORKS.values():
         if podman('network', 'exists', net['name'], check=False).returncode == 0:
             podman('network', 'rm', '-f', net['name'])
