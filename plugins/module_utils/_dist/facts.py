@@ -187,8 +187,8 @@ def listeners(state):
 def connect_all(global_state, env, argument):
     """(what global does, where that was read): global's #conf{connect_all}, else its init rule."""
     conf = _records(global_state, 'conf', 2) if isinstance(global_state, tuple) else []
-    if conf and isinstance(conf[0][1], bool):
-        return conf[0][1], 'global'
+    if conf:  # global keeps one #conf{} with a boolean: anything else is no state global runs with
+        return (conf[0][1], 'global') if len(conf) == 1 and isinstance(conf[0][1], bool) else (None, 'invalid conf')
     if isinstance(env, bool):
         return env, 'kernel_env'
     if env is not None:
