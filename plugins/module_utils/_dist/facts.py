@@ -83,11 +83,6 @@ def ip_text(value):
     return _bad('an IP address', value)
 
 
-def jsonable(value):
-    """Any decoded term as bounded plain JSON types, for facts that have no fixed shape."""
-    return shown(value)
-
-
 def _env(answer, what):
     """application:get_env/2: the value, or None when unset."""
     if answer == 'undefined':
@@ -226,7 +221,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
         'otp_release': text(release, 'otp_release'),
         'connect_all': connect_all_value,
         'connect_all_source': connect_all_source,
-        'connect_all_kernel_env': jsonable(env['connect_all']),
+        'connect_all_kernel_env': shown(env['connect_all']),
         'connect_all_init_argument': args['connect_all'],
         'dist_auto_connect': str(auto_connect) if isinstance(auto_connect, Atom) and auto_connect in AUTO_CONNECT
         else 'always',

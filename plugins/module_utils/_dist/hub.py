@@ -27,7 +27,6 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import CookieError, read_cookie_file
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import connect_node, split_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short
 
@@ -185,7 +184,3 @@ def _flat_text(chars):
         elif isinstance(item, bytes):
             out.append(item.decode('utf-8', 'replace'))
     return ''.join(out)
-
-
-def node_atom(name):
-    return Atom(name)
