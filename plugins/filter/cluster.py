@@ -19,6 +19,9 @@ description:
     node name (C(beamsec_node_name)@address), cluster address (C(beamsec_dist_address) where this run has set it,
     else C(beamsec_private_address)), public address (C(beamsec_public_address)) and whether it is a hub
     (C(beamsec_hub)).
+  - A hub is one-way (C(beamsec_hub_kind=client), the default) or an Erlang node (C(beamsec_hub_kind=node)). A
+    one-way hub runs no Erlang node (the C(beamsec.cluster.hub) role's command reaches the tenants), so it is left
+    out unless O(one_way_hubs=true): tenants' firewalls admit it, nothing probes it.
 author: beamsec.cluster maintainers (@beamsec)
 positional: hostvars
 options:
@@ -31,6 +34,10 @@ options:
     description: The C(hostvars) magic variable.
     type: dict
     required: true
+  one_way_hubs:
+    description: Include the one-way hubs (C(node) is then a label, C(beamsec_hub@address), not an Erlang node).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -41,7 +48,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One dict per member with keys C(host), C(node), C(address), C(public_address) and C(hub).
+  description: One dict per member with keys C(host), C(node), C(address), C(public_address), C(hub) and C(one_way).
   type: list
   elements: dict
 '''
@@ -78,18 +85,37 @@ def _value(host_vars, key, default):
     return default if value is None or value == '' else value
 
 
-def cluster_members(hosts, hostvars):
+# A hub is the collection's own client unless the inventory asks for an Erlang node
+# (symmetric distribution: every tenant can then call it back, see hub_pivot).
+HUB_KINDS = ('client', 'node')
+
+
+def hub_kind(host_vars):
+    """'client' (the one-way hub) or 'node' (an Erlang hub) for a hub's variables."""
+    kind = _value(host_vars, 'beamsec_hub_kind', HUB_KINDS[0])
+    if kind not in HUB_KINDS:
+        raise AnsibleFilterError('beamsec_hub_kind=%s: use client (the one-way hub, beamsec.cluster.hub: runs nothing '
+                                 'a tenant sends) or node (an Erlang hub node; every tenant can reach through it)'
+                                 % (kind,))
+    return kind
+
+
+def cluster_members(hosts, hostvars, one_way_hubs=False):
     members = []
     for host in hosts or []:
         host_vars = hostvars[host] if host in hostvars else {}
         if not boolean(_value(host_vars, 'beamsec_distribution', True), strict=False):
             continue
+        hub = boolean(_value(host_vars, 'beamsec_hub', False), strict=False)
+        one_way = hub and hub_kind(host_vars) == 'client'
+        if one_way and not boolean(one_way_hubs, strict=False):
+            continue
         address = str(_value(host_vars, 'beamsec_dist_address', _value(host_vars, 'beamsec_private_address', '')))
-        members.append({'host': host, 'address': address,
-                        'hub': boolean(_value(host_vars, 'beamsec_hub', False), strict=False),
+        name = 'beamsec_hub' if one_way else _value(host_vars, 'beamsec_node_name', flavour_default(
+            _value(host_vars, 'beamsec_flavour', 'erlang'), 'node_name'))
+        members.append({'host': host, 'address': address, 'hub': hub, 'one_way': one_way,
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
-                        'node': '%s@%s' % (_value(host_vars, 'beamsec_node_name', flavour_default(
-                            _value(host_vars, 'beamsec_flavour', 'erlang'), 'node_name')), address)})
+                        'node': '%s@%s' % (name, address)})
     return members
 
 
@@ -102,7 +128,7 @@ def _read(path):
                                  'to generate %s (%s)' % (path, exc.strerror))
 
 
-def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=True, exposed='public'):
+def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=True, exposed='public', cookie_dir=None):
     """cluster_verify's nodes option: each member with its cookie (given, or the generated one the cookie
     role keeps on the controller) and what is expected of it."""
     nodes = []
@@ -128,6 +154,8 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
         }
         if cookies:
             node['cookie'] = str(cookie)
+        elif cookie_dir:
+            node['cookie_file'] = '%s/%s' % (cookie_dir, member['node'])  # the hub role's file per tenant
         nodes.append(node)
     return nodes
 

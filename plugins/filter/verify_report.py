@@ -18,7 +18,8 @@ description:
     Graphviz DOT picture of who is connected to whom and what an outsider reaches.
   - What a peer may reach depends on O(topology) - in a mesh every peer is accepted; in a hub-and-spoke cluster a
     tenant's probe never gets through to another tenant, and everyone else's probe gets to the handshake but not
-    past it (each node has its own cookie).
+    past it (each node has its own cookie); a one-way hub (C(one_way), its command's view with each tenant's own
+    cookie) reaches every tenant.
 author: beamsec.cluster maintainers (@beamsec)
 options:
   _input:
@@ -26,13 +27,14 @@ options:
     type: dict
     required: true
   members:
-    description: The C(cluster_members) list.
+    description: The C(cluster_members) list, with C(one_way_hubs=true) for the one-way hubs' view and picture.
     type: list
     elements: dict
     required: true
   hostvars:
-    description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view) and each outsider's
-      C(beamsec_outsider_view) (registered M(beamsec.cluster.cluster_verify) results).
+    description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view), each one-way hub's
+      C(beamsec_hub_view) and each outsider's C(beamsec_outsider_view) (registered
+      M(beamsec.cluster.cluster_verify) results).
     type: dict
     required: true
   outsiders:
@@ -44,13 +46,6 @@ options:
     description: C(mesh) or C(hub_and_spoke).
     type: str
     default: mesh
-  cross_cookie:
-    description:
-      - Registered loop results of M(beamsec.cluster.dist_auth) presenting one tenant's cookie to another tenant
-        (C(item) a pair of C(verify_nodes) entries); each must end C(rejected).
-    type: list
-    elements: dict
-    default: []
 '''
 
 EXAMPLES = r'''
@@ -62,7 +57,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: C(findings) (each with a C(vantage)), C(summary), C(table) (lines) and C(dot) (Graphviz text).
+  description:
+    - C(findings) (each with a C(vantage)), C(summary), C(table) (lines) and C(dot) (Graphviz text).
+    - In hub and spoke, C(summary.isolation_coverage) says how much of the tenant-to-tenant matrix the tenants'
+      probes covered (C(tenant_pairs), C(probed), C(fraction)); C(verify.yml) samples it (C(beamsec_verify_sample)).
   type: dict
 '''
 
@@ -81,6 +79,8 @@ def _finding(node, check, vantage, expected, observed, good, detail=None, target
 
 
 def _peer_expected(source, target, topology):
+    if source.get('one_way'):
+        return 'accepted'  # the one-way hub presents each tenant's own cookie
     if topology == 'hub_and_spoke' and not source['hub'] and not target['hub']:
         return 'blocked'  # tenant to tenant: the firewall, then the cookie, stop it
     return 'rejected' if topology == 'hub_and_spoke' else 'accepted'
@@ -191,25 +191,25 @@ def _registered(hostvars, host, key):
     return (host_vars.get(key) if hasattr(host_vars, 'get') else None) or {}
 
 
-def cross_cookie_findings(results):
-    found = []
-    for result in results or ():
-        pair = result.get('item') or ()
-        if result.get('skipped') or len(pair) != 2:
-            continue
-        found.append(_finding(pair[1]['name'], 'tenant_cookie', 'controller', 'rejected', result.get('outcome', 'error'),
-                              result.get('outcome') == 'rejected', "%s's cookie" % pair[0]['name']))
-    return found
+def tenant_coverage(members, findings):
+    """How much of the tenant-to-tenant matrix the tenants' own probes covered (they may sample it)."""
+    tenants = {m['node'] for m in members if not m['hub']}
+    probed = {(f['vantage'], f['node']) for f in findings
+              if f['check'] == 'peer_reach' and f['vantage'] in tenants and f['node'] in tenants - {f['vantage']}}
+    pairs = len(tenants) * (len(tenants) - 1)
+    return {'tenant_pairs': pairs, 'probed': len(probed), 'fraction': round(len(probed) / pairs, 4) if pairs else 1.0}
 
 
-def verify_report(verified, members, hostvars, outsiders=(), topology='mesh', cross_cookie=()):
-    peer_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_peer_view') for m in members}
+def verify_report(verified, members, hostvars, outsiders=(), topology='mesh'):
+    peer_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_hub_view' if m.get('one_way')
+                                         else 'beamsec_peer_view') for m in members}
     outsider_views = {o: _registered(hostvars, o, 'beamsec_outsider_view') for o in outsiders or ()}
     findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
     findings += peer_findings(members, peer_views, topology) + outsider_findings(outsider_views)
-    findings += cross_cookie_findings(cross_cookie)
     vantage = ['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view) + sorted(outsider_views)
     summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))
+    if topology == 'hub_and_spoke':
+        summary['isolation_coverage'] = tenant_coverage(members, findings)
     return {'findings': findings, 'summary': summary, 'table': table(findings), 'dot': dot(members, findings)}
 
 

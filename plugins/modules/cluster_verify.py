@@ -25,7 +25,8 @@ description:
     and says nothing is open) and, in a C(hub_and_spoke) cluster, C(hub_pivot) (from each tenant's seat, with its
     own cookie and through its own node, a fresh connection to each hub node and a call of C(erlang:node()) on it
     and on every hidden peer the tenant holds get nothing: an Erlang hub that answers is one cluster with all its
-    tenants; the one-way hub answers nothing)."
+    tenants; the one-way hub answers nothing) and C(tenant_cookie) (no two tenants share a cookie, compared by a
+    keyed digest of this run, linear in the tenants, never by presenting one tenant's cookie to another)."
   - A finding is C(ok) only on positive evidence; what the probe cannot tell, or a node answers out of shape, is
     a violation. Every node may be hostile, so each probe is bounded in time (O(timeout)), bytes, decoded objects
     and calls, and what a node sends is shown bounded.
@@ -116,8 +117,8 @@ options:
     description: The checks to run.
     type: list
     elements: str
-    choices: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot]
-    default: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot]
+    choices: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot, tenant_cookie]
+    default: [epmd, auth, wrong_cookie, plaintext, no_cert, facts, membership, exposure, hub_pivot, tenant_cookie]
   topology:
     description:
       - C(mesh) (every node sees every other), C(hub_and_spoke) (hubs see everyone, the others only the hubs),

@@ -77,3 +77,37 @@ def test_the_one_way_hub_answers_no_tenant(tenants, tmp_path):
     finally:
         for session in sessions:
             session.close()
+
+
+def test_tenants_that_share_a_cookie_are_told_without_presenting_it(epmd, tenants):
+    """Positive control on real nodes: two tenants started with one cookie accept each other's cookie; the
+    O(N) keyed-digest check says so for both, and a third tenant with its own cookie is ok."""
+    a, b = tenants
+    twin = Node('pivot_twin', epmd, cookie=a.cookie)
+    try:
+        assert call(twin, 'net_kernel', 'connect_node', Atom(a.name)) is True  # what sharing means
+        findings, dummy = verify([spec(a), spec(b), spec(twin)], b'', checks=('auth', 'tenant_cookie'),
+                                 topology='hub_and_spoke', timeout=5)
+        seen = {f['node']: (f['outcome'], f.get('detail')) for f in findings if f['check'] == 'tenant_cookie'}
+        assert seen == {a.name: ('violation', 'also the cookie of %s' % twin.name), b.name: ('ok', None),
+                        twin.name: ('violation', 'also the cookie of %s' % a.name)}
+        assert a.cookie not in json.dumps(findings)
+        # in a mesh there are no tenants to tell apart
+        mesh, dummy = verify([spec(a), spec(twin)], b'', checks=('tenant_cookie',), topology='mesh', timeout=5)
+        assert mesh == []
+    finally:
+        twin.stop()
+
+
+def test_tenants_of_a_one_way_hub_are_apart_and_a_link_between_them_is_told(epmd, tenants):
+    """No hub node: every tenant alone is the healthy state (no partition finding); a tenant-to-tenant link
+    is a membership violation on both."""
+    a, b = tenants
+    specs = [spec(a), spec(b)]
+    findings, summary = verify(specs, b'', checks=('auth', 'membership'), topology='hub_and_spoke', timeout=5)
+    assert [f['outcome'] for f in findings if f['outcome'] != 'ok'] == [] and len(summary['partitions']) == 2
+    assert call(a, 'erlang', 'set_cookie', Atom(b.name), Atom(b.cookie)) is True
+    assert call(a, 'net_kernel', 'connect_node', Atom(b.name)) is True
+    findings, dummy = verify(specs, b'', checks=('auth', 'membership'), topology='hub_and_spoke', timeout=5)
+    seen = {f['node']: (f['outcome'], f['observed']) for f in findings if f['check'] == 'membership'}
+    assert seen == {a.name: ('violation', [b.name]), b.name: ('violation', [a.name])}

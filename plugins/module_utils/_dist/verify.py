@@ -15,6 +15,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import hmac
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,7 +32,8 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import
 
 OK = 'ok'
 VIOLATION = 'violation'
-CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure', 'hub_pivot')
+CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure', 'hub_pivot',
+          'tenant_cookie')
 PIVOT_WAIT = 1.0  # seconds a tenant waits for a hub to answer its call
 # a peer that may not reach a node sees one of these (verify_report's "blocked")
 UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
@@ -229,6 +233,27 @@ def membership(targets, facts_by_node, topology, hubs):
     return findings, partitions(names, seen)
 
 
+def tenant_cookies(targets, hubs):
+    """In hub and spoke, every tenant's cookie is its own: compared by keyed digest (a key of this run,
+    so no digest outlives it or means anything elsewhere) in O(N), never by presenting one tenant's
+    cookie to another. With auth (the node accepts its own cookie) and wrong_cookie (it checks), a
+    tenant whose cookie no other tenant has rejects every other tenant's cookie."""
+    key = os.urandom(32)
+    tenants = [t for t in targets if t.name not in hubs]
+    holders = {}
+    for target in tenants:
+        holders.setdefault(hmac.new(key, target.cookie or b'', hashlib.sha256).digest(), []).append(target.name)
+    findings = []
+    for target in tenants:
+        shared = [] if target.cookie else ['(no cookie of its own)']
+        shared += sorted(n for n in holders[hmac.new(key, target.cookie or b'', hashlib.sha256).digest()]
+                         if n != target.name)
+        findings.append(_finding(target, 'tenant_cookie', 'a cookie no other tenant has',
+                                 'shared with %d tenant(s)' % len(shared) if shared else 'its own', not shared,
+                                 'also the cookie of %s' % ', '.join(shared[:10]) if shared else None))
+    return findings
+
+
 def _expected_peers(target, names, topology, hubs):
     if target.expect['peers'] is not None:
         return set(target.expect['peers'])
@@ -297,11 +322,14 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                 if facts is not None:
                     facts_by_node[target.name] = facts
             findings.extend(result)
+    if topology == 'hub_and_spoke' and 'tenant_cookie' in checks:
+        findings.extend(tenant_cookies(targets, set(hubs)))
     groups = []
     if 'membership' in checks:
         member_findings, groups = membership(targets, facts_by_node, topology, set(hubs))
         findings.extend(member_findings)
-        if len(groups) > 1:
+        # one-way hub: the tenants are meant to be apart (membership says whether each one is)
+        if len(groups) > 1 and not (topology == 'hub_and_spoke' and not hubs):
             findings.append({'node': '*', 'check': 'partition', 'expected': 1, 'observed': len(groups),
                              'outcome': VIOLATION, 'detail': groups})
     return findings, summarise(findings, targets, groups, started)

@@ -1,10 +1,15 @@
 """verify.yml's report: what each vantage point must see, per topology."""
 
-from ansible_collections.beamsec.cluster.plugins.filter.cluster import cluster_members
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.beamsec.cluster.plugins.filter.cluster import cluster_members, verify_nodes
 from ansible_collections.beamsec.cluster.plugins.filter.verify_report import verify_report
 
 HOSTVARS = {
-    'hub': {'beamsec_private_address': '10.0.0.1', 'beamsec_public_address': '192.0.2.1', 'beamsec_hub': True},
+    'hub': {'beamsec_private_address': '10.0.0.1', 'beamsec_public_address': '192.0.2.1', 'beamsec_hub': True,
+            'beamsec_hub_kind': 'node'},
+    'gate': {'beamsec_private_address': '10.0.0.5', 'beamsec_hub': 'yes'},  # a one-way hub (the default kind)
     't1': {'beamsec_private_address': '10.0.0.2'},
     't2': {'beamsec_dist_address': '10.0.0.3', 'beamsec_node_name': 'shop'},
     'off': {'beamsec_private_address': '10.0.0.9', 'beamsec_distribution': False},
@@ -61,3 +66,32 @@ def test_a_mesh_expects_every_peer_to_accept():
     # t2 never reported: a host the play could not reach is a finding too
     assert [(f['vantage'], f['check'], f['expected'], f['outcome']) for f in report['findings']] == [
         ('app@10.0.0.2', 'peer_reach', 'accepted', 'violation'), ('shop@10.0.0.3', 'peer_reach', 'a probe', 'violation')]
+
+
+def test_a_one_way_hub_is_no_node_but_admitted_and_labelled():
+    assert [m['host'] for m in cluster_members(['gate', 't1'], HOSTVARS)] == ['t1']
+    gate = cluster_members(['gate', 't1'], HOSTVARS, one_way_hubs='true')[0]
+    assert (gate['node'], gate['hub'], gate['one_way']) == ('beamsec_hub@10.0.0.5', True, True)
+    with pytest.raises(AnsibleFilterError, match='beamsec_hub_kind=erlang: use client'):
+        cluster_members(['x'], {'x': {'beamsec_hub': True, 'beamsec_hub_kind': 'erlang'}})
+
+
+def test_the_one_way_hub_view_expects_every_tenant_to_accept_its_own_cookie():
+    members = cluster_members(['gate', 't1', 't2'], HOSTVARS, one_way_hubs=True)
+    views = dict(HOSTVARS, gate=dict(HOSTVARS['gate'], beamsec_peer_view={'skipped': True}, beamsec_hub_view={'findings': [
+        probe('app@10.0.0.2', 'accepted'), probe('shop@10.0.0.3', 'rejected')]}))
+    report = verify_report({'findings': [], 'summary': {}}, members, views, (), 'hub_and_spoke')
+    hub_view = [(f['node'], f['expected'], f['outcome']) for f in report['findings'] if f['vantage'] != f['node']
+                and f['vantage'] == 'beamsec_hub@10.0.0.5']
+    assert hub_view == [('app@10.0.0.2', 'accepted', 'ok'), ('shop@10.0.0.3', 'accepted', 'violation')]
+    tenants = verify_nodes(cluster_members(['t1', 't2'], HOSTVARS), HOSTVARS, cookies=False, cookie_dir='/hub/c')
+    assert [n['cookie_file'] for n in tenants] == ['/hub/c/app@10.0.0.2', '/hub/c/shop@10.0.0.3']
+
+
+def test_isolation_coverage_counts_the_tenant_pairs_probed():
+    members = cluster_members(['hub', 't1', 't2'], HOSTVARS)
+    views = dict(HOSTVARS, t1=dict(HOSTVARS['t1'], beamsec_peer_view={'findings': [
+        probe('app@10.0.0.1', 'rejected'), probe('shop@10.0.0.3', 'timeout')]}))
+    report = verify_report({'findings': [], 'summary': {}}, members, views, (), 'hub_and_spoke')
+    assert report['summary']['isolation_coverage'] == {'tenant_pairs': 2, 'probed': 1, 'fraction': 0.5}
+    assert 'isolation_coverage' not in verify_report({'findings': [], 'summary': {}}, members, views)['summary']
