@@ -50,9 +50,10 @@ def test_a_compromised_tenant_reaches_nothing_over_the_hubs_live_link(host):
     """Code on the tenant, as malware there would run it, while the hub's link is up: the hub never answers,
     hands over no cookie, and no other tenant is reached through it."""
     first, other = tenants(host)[0], tenants(host)[-1]
-    attempt = ("Hubs = nodes(hidden), "
-               "{length(Hubs), [rpc:call(H, erlang, get_cookie, ['%s'], 2000) || H <- Hubs], "
-               "[rpc:call(H, rpc, call, ['%s', os, cmd, [\"id\"]], 2000) || H <- Hubs], nodes()}." % (other, other))
+    # double quotes only: the expression travels inside single quotes on the shell's command line
+    attempt = ('Other = list_to_atom("%s"), Hubs = nodes(hidden), '
+               '{length(Hubs), [rpc:call(H, erlang, get_cookie, [Other], 2000) || H <- Hubs], '
+               '[rpc:call(H, rpc, call, [Other, os, cmd, ["id"]], 2000) || H <- Hubs], nodes()}.' % other)
     answer = host.check_output("%s --timeout 10 eval %s '%s'" % (HUB, first, attempt))
     assert answer == '{1,[{badrpc,timeout}],[{badrpc,timeout}],[]}', answer
 
