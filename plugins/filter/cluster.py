@@ -119,6 +119,17 @@ def cluster_members(hosts, hostvars, one_way_hubs=False):
     return members
 
 
+def node_paths(host_vars):
+    """Where a node's files are, from its variables, as the roles place them: the playbooks read them here."""
+    flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
+    name = _value(host_vars, 'beamsec_node_name', flavour_default(flavour, 'node_name'))
+    home = _value(host_vars, 'beamsec_node_home', flavour_default(flavour, 'node_home'))
+    config_dir = _value(host_vars, 'beamsec_config_dir', '/etc/beamsec/' + name)
+    return {'name': name, 'user': _value(host_vars, 'beamsec_node_user', flavour_default(flavour, 'node_user')),
+            'home': home, 'cookie_file': home + '/.erlang.cookie', 'config_dir': config_dir,
+            'tls_dir': config_dir + '/tls', 'hub_dir': _value(host_vars, 'beamsec_hub_dir', '/etc/beamsec/hub')}
+
+
 def _read(path):
     try:
         with open(path) as handle:
@@ -163,4 +174,5 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
 class FilterModule(object):
 
     def filters(self):
-        return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes, 'flavour_default': flavour_default}
+        return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes, 'flavour_default': flavour_default,
+                'node_paths': node_paths}

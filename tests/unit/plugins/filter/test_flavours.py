@@ -53,3 +53,13 @@ def test_booleans_from_ini_or_extra_vars_are_read_as_ansible_reads_them(text):
     members = cluster_members(['t1', 't2', 't3'], hostvars)
     assert [(m['host'], m['hub']) for m in members] == [('t1', False), ('t3', False)]
     assert [n['expect']['connect_all'] for n in verify_nodes(members, hostvars)] == [False, False]
+
+
+def test_node_paths_follow_the_config_dir_and_the_flavour():
+    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_paths
+    assert node_paths({'beamsec_config_dir': '/srv/beam/conf'})['tls_dir'] == '/srv/beam/conf/tls'
+    assert node_paths({}) == {'name': 'app', 'user': 'beam', 'home': '/var/lib/beam',
+                              'cookie_file': '/var/lib/beam/.erlang.cookie', 'config_dir': '/etc/beamsec/app',
+                              'tls_dir': '/etc/beamsec/app/tls', 'hub_dir': '/etc/beamsec/hub'}
+    rabbit = node_paths({'beamsec_flavour': 'rabbitmq', 'beamsec_node_name': ''})
+    assert (rabbit['name'], rabbit['user'], rabbit['config_dir']) == ('rabbit', 'rabbitmq', '/etc/beamsec/rabbit')

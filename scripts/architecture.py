@@ -1,0 +1,91 @@
+"""Draw the collection's architecture from its code: playbooks -> roles -> the settings source (the cluster
+filter) and modules -> the client's layers (module_utils/_dist). Writes docs/architecture.dot and, when
+Graphviz is there, docs/architecture.svg. Usage: python scripts/architecture.py
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE_USE = re.compile(r'(?:import_role|include_role):\s*\n\s*name:\s*(?:beamsec\.cluster\.)?(\w+)')
+ROLE_LIST = re.compile(r'-\s*role:\s*beamsec\.cluster\.(\w+)')
+MODULE_USE = re.compile(r'beamsec\.cluster\.(\w+):\s*$', re.M)
+FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_paths|verify_report)')
+IMPORT = re.compile(r'plugins\.module_utils\._dist(?:\.(\w+))? import ([\w, ()\n]+)')
+
+
+def yaml_files(directory):
+    return sorted(p for p in directory.rglob('*.yml') if p.is_file())
+
+
+def uses(path):
+    text = path.read_text()
+    return (set(ROLE_USE.findall(text)) | set(ROLE_LIST.findall(text)), set(MODULE_USE.findall(text)),
+            set(FILTER_USE.findall(text)))
+
+
+def dist_imports(path):
+    found = set()
+    for module, names in IMPORT.findall(path.read_text()):
+        if module:
+            found.add(module)
+        else:
+            found.update(n.strip() for n in names.replace('(', '').replace(')', '').split(',') if n.strip())
+    return found
+
+
+def edges():
+    lines = []
+    modules = sorted(p.stem for p in (ROOT / 'plugins' / 'modules').glob('*.py'))
+    layers = sorted(p.stem for p in (ROOT / 'plugins' / 'module_utils' / '_dist').glob('*.py') if p.stem != '__init__')
+    for playbook in sorted((ROOT / 'playbooks').glob('*.yml')):
+        roles, mods, filters = uses(playbook)
+        for task_file in yaml_files(ROOT / 'playbooks' / 'tasks'):
+            if task_file.name in playbook.read_text():
+                more = uses(task_file)
+                roles, mods, filters = roles | more[0], mods | more[1], filters | more[2]
+        name = 'playbook ' + playbook.stem
+        lines += ['"%s" -> "role %s";' % (name, r) for r in sorted(roles)]
+        lines += ['"%s" -> "module %s";' % (name, m) for m in sorted(mods) if m in modules]
+        lines += ['"%s" -> "settings (filter cluster.py)" [style=dashed];' % name for dummy in filters][:1]
+    for role in sorted(p.name for p in (ROOT / 'roles').iterdir()):
+        roles, mods, filters = set(), set(), set()
+        for path in yaml_files(ROOT / 'roles' / role):
+            more = uses(path)
+            roles, mods, filters = roles | more[0], mods | more[1], filters | more[2]
+        lines += ['"role %s" -> "role %s";' % (role, r) for r in sorted(roles - {role})]
+        lines += ['"role %s" -> "module %s";' % (role, m) for m in sorted(mods) if m in modules]
+        if filters:
+            lines.append('"role %s" -> "settings (filter cluster.py)" [style=dashed];' % role)
+    for module in modules:
+        lines += ['"module %s" -> "_dist %s";' % (module, m)
+                  for m in sorted(dist_imports(ROOT / 'plugins' / 'modules' / (module + '.py'))) if m in layers]
+    for layer in layers:
+        lines += ['"_dist %s" -> "_dist %s" [color=gray];' % (layer, m)
+                  for m in sorted(dist_imports(ROOT / 'plugins' / 'module_utils' / '_dist' / (layer + '.py')))
+                  if m in layers and m != layer]
+    return lines
+
+
+def main():
+    body = edges()
+    text = ('digraph architecture {\n  graph [rankdir=LR, fontname="Helvetica", ranksep=1.2];\n'
+            '  node [fontname="Helvetica", shape=box, style=filled, fillcolor=white];\n'
+            '  "settings (filter cluster.py)" [fillcolor=lightyellow];\n'
+            + ''.join('  %s\n' % line for line in body) + '}\n')
+    colours = {'playbook': 'lightblue', 'role': 'palegreen', 'module': 'orange', '_dist': 'lightgray'}
+    for kind, colour in colours.items():
+        text = text.replace('  node [', '  node [', 1)
+        names = sorted({n for n in re.findall(r'"(%s [^"]+)"' % kind, text)})
+        text = text.replace('}\n', ''.join('  "%s" [fillcolor=%s];\n' % (n, colour) for n in names) + '}\n')
+    (ROOT / 'docs' / 'architecture.dot').write_text(text)
+    if shutil.which('dot'):
+        subprocess.run(['dot', '-Tsvg', str(ROOT / 'docs' / 'architecture.dot'), '-o',
+                        str(ROOT / 'docs' / 'architecture.svg')], check=True)
+    print('%d edges; docs/architecture.dot%s' % (len(body), ' and .svg' if shutil.which('dot') else ''))
+
+
+if __name__ == '__main__':
+    main()
