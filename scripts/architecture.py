@@ -77,8 +77,7 @@ def main():
             + ''.join('  %s\n' % line for line in body) + '}\n')
     colours = {'playbook': 'lightblue', 'role': 'palegreen', 'module': 'orange', '_dist': 'lightgray'}
     for kind, colour in colours.items():
-        text = text.replace('  node [', '  node [', 1)
-        names = sorted({n for n in re.findall(r'"(%s [^"]+)"' % kind, text)})
+        names = sorted(set(re.findall(r'"(%s [^"]+)"' % kind, text)))
         text = text.replace('}\n', ''.join('  "%s" [fillcolor=%s];\n' % (n, colour) for n in names) + '}\n')
     (ROOT / 'docs' / 'architecture.dot').write_text(text)
     if shutil.which('dot'):
