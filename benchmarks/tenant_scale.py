@@ -36,7 +36,7 @@ import conftest  # noqa: E402,F401  pylint: disable=wrong-import-position,unused
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf  # noqa: E402
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import (  # noqa: E402
     Target, tenant_cookies, verify)
-from tests.support.hostile import REG_SEND, SEND, _pass_through, fake_handshake, recv_frame, send_frame  # noqa: E402
+from tests.support.hostile import SEND, _pass_through, fake_handshake, rex_calls, send_frame  # noqa: E402
 from tests.support.hostile_facts import normal  # noqa: E402
 from tests.support.otp import Epmd, Node, free_port, hardened_args, random_cookie  # noqa: E402
 
@@ -91,14 +91,7 @@ class SimulatedTenant:
             try:
                 if not fake_handshake(sock, self.cookie, name=self.name.encode())[2]:
                     return
-                while True:
-                    frame = recv_frame(sock, 4)
-                    if not frame:
-                        continue
-                    control, pos = etf.decode_from(frame, 1)
-                    if control[0] != REG_SEND or control[3] != 'rex':
-                        continue
-                    dummy, (caller, ref), (dummy, module, function, args, dummy) = etf.decode_from(frame, pos)[0]
+                for caller, ref, module, function, args in rex_calls(sock):
                     reply = self._answer(str(module), str(function), args)
                     send_frame(sock, _pass_through((SEND, A(''), caller), (ref, reply)), 4)
             except (OSError, ValueError, struct.error):

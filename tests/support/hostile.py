@@ -127,6 +127,20 @@ class Raw:
         return bytes((etf.VERSION, etf.COMPRESSED)) + struct.pack('>I', len(head) + len(self.body)) + stream
 
 
+def rex_calls(sock):
+    """Each rex call {call, M, F, A, _} a connected client sends: (caller, ref, module, function, args); ticks
+    and other messages are skipped."""
+    while True:
+        frame = recv_frame(sock, 4)
+        if not frame:
+            continue
+        control, pos = etf.decode_from(frame, 1)
+        if control[0] != REG_SEND or control[3] != 'rex':
+            continue
+        dummy, (caller, ref), (dummy, module, function, args, dummy) = etf.decode_from(frame, pos)[0]
+        yield caller, ref, module, function, args
+
+
 class HostileNode(HostilePeer):
     """A node that knows the cookie and answers under ``name``, then answers each rex call
     ``{call, M, F, A, _}`` with ``answer(module, function, args)``: a term (sent as the reply),
@@ -141,15 +155,7 @@ class HostileNode(HostilePeer):
 
     def _node(self, sock):
         fake_handshake(sock, self.cookie, name=self.name)
-        while True:
-            frame = recv_frame(sock, 4)
-            if not frame:
-                continue
-            control, pos = etf.decode_from(frame, 1)
-            if control[0] != REG_SEND or control[3] != 'rex':
-                continue
-            payload = etf.decode_from(frame, pos)[0]
-            dummy, (caller, ref), (dummy, module, function, args, dummy) = payload
+        for caller, ref, module, function, args in rex_calls(sock):
             self.calls.append((str(module), str(function), args))
             for raw in self.before:
                 send_frame(sock, raw, 4)
