@@ -199,8 +199,10 @@ def test_alive_status_is_answered_false(hostile):
         recv_frame(sock)
         send_frame(sock, b'salive')
         seen['answer'] = recv_frame(sock)
-    report, dummy = probe_peer(hostile(alive), timeout=3)
+    peer = hostile(alive)
+    report, dummy = probe_peer(peer, timeout=3)
     assert report['outcome'] == 'protocol_error' and 'does not replace' in report['msg'], report
+    peer.thread.join(timeout=5)  # the peer's read of our answer may finish after our probe does
     assert seen['answer'] == b'sfalse'
 
 
