@@ -21,7 +21,7 @@ description:
     (C(beamsec_hub)).
   - A hub is one-way (C(beamsec_hub_kind=client), the default) or an Erlang node (C(beamsec_hub_kind=node)). A
     one-way hub runs no Erlang node (the C(beamsec.cluster.hub) role's command reaches the tenants), so it is left
-    out unless O(one_way_hubs=true): tenants' firewalls admit it, nothing probes it.
+    out unless O(one_way_hubs=true) (tenants' firewalls admit it; nothing probes it).
 author: beamsec.cluster maintainers (@beamsec)
 positional: hostvars
 options:

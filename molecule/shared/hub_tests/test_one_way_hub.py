@@ -2,6 +2,7 @@
 and a compromised tenant, calling back over the hub's own live link, reaching nothing."""
 
 import json
+import re
 import subprocess
 import time
 
@@ -55,7 +56,8 @@ def test_a_compromised_tenant_reaches_nothing_over_the_hubs_live_link(host):
                '{length(Hubs), [rpc:call(H, erlang, get_cookie, [Other], 2000) || H <- Hubs], '
                '[rpc:call(H, rpc, call, [Other, os, cmd, ["id"]], 2000) || H <- Hubs], nodes()}.' % other)
     answer = host.check_output("%s --timeout 10 eval %s '%s'" % (HUB, first, attempt))
-    assert answer == '{1,[{badrpc,timeout}],[{badrpc,timeout}],[]}', answer
+    # notsup: OTP's erpc sees that the hub offers no spawn at all; timeout: a call the hub ignored
+    assert re.fullmatch(r'\{1,\[\{badrpc,(notsup|timeout)\}\],\[\{badrpc,(notsup|timeout)\}\],\[\]\}', answer), answer
 
 
 def test_the_hub_keeps_its_secrets_to_its_user(host):
