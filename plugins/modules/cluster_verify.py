@@ -221,33 +221,36 @@ import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import split_node
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import ParamError, cookie_from, tls_from
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import (
+    CONNECTION_SPEC, ParamError, cookie_from, tls_from)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import CHECKS, VIOLATION, verify
 
 EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_connect=dict(type='str'),
                    listen_min=dict(type='int'), listen_max=dict(type='int'),
                    peers=dict(type='list', elements='str'))
-NODE_SPEC = dict(name=dict(type='str', required=True), port=dict(type='int'), epmd_port=dict(type='int', default=4369),
-                 address=dict(type='str'), cookie=dict(type='str', no_log=True), cookie_file=dict(type='path'),
+# the connection options every node-probing module shares (params.py): per node where a node differs, for the
+# whole run where all nodes share them
+NODE_SPEC = dict(dict((key, CONNECTION_SPEC[key]) for key in ('port', 'epmd_port', 'cookie', 'cookie_file')),
+                 name=dict(type='str', required=True), address=dict(type='str'),
                  public_addresses=dict(type='list', elements='str', default=[]),
                  expect=dict(type='dict', default={}, options=EXPECT_SPEC))
+SHARED = ('cookie', 'cookie_file', 'tls', 'tls_certfile', 'tls_keyfile', 'tls_cafile', 'tls_verify',
+          'tls_check_hostname', 'timeout')
 ARGUMENT_SPEC = dict(
+    dict((key, CONNECTION_SPEC[key]) for key in SHARED),
     nodes=dict(type='list', elements='dict', required=True, options=NODE_SPEC),
-    cookie=dict(type='str', no_log=True), cookie_file=dict(type='path'),
-    tls=dict(type='bool', default=False), tls_certfile=dict(type='path'), tls_keyfile=dict(type='path', no_log=False),
-    tls_cafile=dict(type='path'), tls_verify=dict(type='bool', default=True),
-    tls_check_hostname=dict(type='bool', default=False),
     checks=dict(type='list', elements='str', choices=list(CHECKS), default=list(CHECKS)),
     topology=dict(type='str', choices=['mesh', 'hub_and_spoke', 'none'], default='mesh'),
     hubs=dict(type='list', elements='str', default=[]),
-    timeout=dict(type='float', default=5.0), concurrency=dict(type='int', default=64),
+    concurrency=dict(type='int', default=64),
     fail_on_violation=dict(type='bool', default=True),
 )
 
 
 def node_specs(params):
-    """The nodes option, checked, with each node's own cookie read."""
-    specs, names = [], set()
+    """The nodes option, checked, with each node's own cookie read (verify's cookie_bytes); and the warnings
+    about those cookie files (a node's file readable by others is worth saying as much as the run's own)."""
+    specs, names, warnings = [], set(), []
     for index, spec in enumerate(params['nodes']):
         where = 'nodes[%d]' % index
         try:
@@ -267,12 +270,14 @@ def node_specs(params):
         if spec.get('cookie') and spec.get('cookie_file'):
             raise ParamError('%s sets both cookie and cookie_file: keep one' % where)
         if spec.get('cookie') or spec.get('cookie_file'):
-            spec = dict(spec, cookie_bytes=cookie_from(spec, prefix=where + '.')[0])
+            cookie, dummy, more = cookie_from(spec, prefix=where + '.')
+            spec = dict(spec, cookie_bytes=cookie)
+            warnings.extend('%s.cookie_file: %s' % (where, warning) for warning in more)
         specs.append(spec)
     unknown = set(params['hubs']) - names
     if unknown:
         raise ParamError('hubs lists %s, which nodes does not' % ', '.join(sorted(unknown)))
-    return specs
+    return specs, warnings
 
 
 def main():
@@ -282,11 +287,12 @@ def main():
     try:
         if params['timeout'] <= 0 or params['concurrency'] < 1:
             raise ParamError('timeout must be positive and concurrency at least 1')
-        specs = node_specs(params)
+        specs, node_warnings = node_specs(params)
         own = all(s.get('cookie_bytes') for s in specs)
         # exposure and wrong_cookie probes present a random cookie: they need none
         needs = set(params['checks']) & {'auth', 'facts', 'membership', 'plaintext', 'no_cert'}
         cookie, dummy, warnings = cookie_from(params, cookie_required=bool(needs) and not own)
+        warnings = node_warnings + warnings
         tls = tls_from(params)
         no_cert = tls_from(dict(params, tls_certfile=None, tls_keyfile=None)) if tls is not None else None
     except ParamError as exc:

@@ -62,7 +62,8 @@ class Target:
             'peers': expect.get('peers'),
         }
 
-    def connect_kwargs(self, timeout):
+    def reach_kwargs(self, timeout):
+        """Where and how long to try this node: the part of node.connect_node's arguments it decides."""
         kwargs = dict(node=self.name, epmd_port=self.epmd_port, timeout=timeout)
         if self.port:
             kwargs.update(host=self.host, port=self.port)
@@ -92,13 +93,13 @@ def _plaintext(target, timeout):
     """A TLS node answers a plain handshake with a TLS record. With a random cookie: an
     impostor listening in plain TCP on the node's address must not get
     md5(cookie ++ challenge) to crack offline."""
-    report = dist_node.probe(cookie=random_cookie(), **target.connect_kwargs(timeout))
+    report = dist_node.probe(cookie=random_cookie(), **target.reach_kwargs(timeout))
     return [_finding(target, 'plaintext', 'tls_required', report['outcome'], report['outcome'] == 'tls_required',
                      report.get('msg'))]
 
 
 def _probe(target, check, expected, timeout, **overrides):
-    kwargs = target.connect_kwargs(timeout)
+    kwargs = target.reach_kwargs(timeout)
     kwargs.update(overrides)
     report = dist_node.probe(**kwargs)
     return [_finding(target, check, expected, report['outcome'],
@@ -114,7 +115,7 @@ def _auth_and_facts(target, tls, timeout, want_facts, report_facts, pivot_to=Non
     findings, facts, conn = [], None, None
     try:
         conn = dist_node.connect_node(cookie=target.cookie, tls=tls, deadline=deadline,
-                                      **target.connect_kwargs(timeout))
+                                      **target.reach_kwargs(timeout))
         findings.append(_finding(target, 'auth', 'accepted', 'accepted', True))
         if want_facts or pivot_to is not None:
             facts = node_facts(conn, deadline=deadline)
