@@ -154,7 +154,7 @@ def test_an_expired_certificate(tmp_path):
     cert, key = _expired_cert(Path(os.environ['BEAMSEC_PKI']), '10.231.20.13')
     (tmp_path / 'node.pem').write_bytes(cert)
     (tmp_path / 'node.key').write_bytes(key)
-    tls = '/etc/beamsec/app/tls'
+    tls = '/etc/beamsec/cluster-tls/tls'
     podman(3, 'sh', '-c', 'cp -p %s/node.pem %s/node.pem.good && cp -p %s/node.key %s/node.key.good' % ((tls,) * 4))
     try:
         for name in ('node.pem', 'node.key'):

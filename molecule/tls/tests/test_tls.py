@@ -2,15 +2,15 @@
 
 
 def test_key_and_certificates(host):
-    key = host.file('/etc/beamsec/app/tls/node.key')
+    key = host.file('/etc/beamsec/cluster-tls/tls/node.key')
     assert key.user == 'beam' and key.mode == 0o400
     for name in ('ca.pem', 'node.pem'):
-        assert host.file('/etc/beamsec/app/tls/%s' % name).mode == 0o444
-    assert host.file('/etc/beamsec/app/tls').mode == 0o750
+        assert host.file('/etc/beamsec/cluster-tls/tls/%s' % name).mode == 0o444
+    assert host.file('/etc/beamsec/cluster-tls/tls').mode == 0o750
 
 
 def test_optfile_demands_mutual_tls13(host):
-    optfile = host.file('/etc/beamsec/app/ssl_dist.conf').content_string
+    optfile = host.file('/etc/beamsec/cluster-tls/ssl_dist.conf').content_string
     assert optfile.count('{verify, verify_peer}') == 2
     assert '{fail_if_no_peer_cert, true}' in optfile
     assert optfile.count("{versions, ['tlsv1.3']}") == 2
@@ -18,8 +18,8 @@ def test_optfile_demands_mutual_tls13(host):
 
 
 def test_vm_args(host):
-    vm_args = host.file('/etc/beamsec/app/vm.args').content_string
-    assert '-proto_dist inet_tls' in vm_args and '-ssl_dist_optfile /etc/beamsec/app/ssl_dist.conf' in vm_args
+    vm_args = host.file('/etc/beamsec/cluster-tls/vm.args').content_string
+    assert '-proto_dist inet_tls' in vm_args and '-ssl_dist_optfile /etc/beamsec/cluster-tls/ssl_dist.conf' in vm_args
 
 
 def test_the_node_itself_reaches_its_peers_over_tls(host):
