@@ -240,15 +240,14 @@ def tenant_cookies(targets, hubs):
     cookie to another. With auth (the node accepts its own cookie) and wrong_cookie (it checks), a
     tenant whose cookie no other tenant has rejects every other tenant's cookie."""
     key = os.urandom(32)
-    tenants = [t for t in targets if t.name not in hubs]
+    digests = [(t, hmac.new(key, t.cookie or b'', hashlib.sha256).digest()) for t in targets if t.name not in hubs]
     holders = {}
-    for target in tenants:
-        holders.setdefault(hmac.new(key, target.cookie or b'', hashlib.sha256).digest(), []).append(target.name)
+    for target, digest in digests:
+        holders.setdefault(digest, []).append(target.name)
     findings = []
-    for target in tenants:
+    for target, digest in digests:
         shared = [] if target.cookie else ['(no cookie of its own)']
-        shared += sorted(n for n in holders[hmac.new(key, target.cookie or b'', hashlib.sha256).digest()]
-                         if n != target.name)
+        shared += sorted(n for n in holders[digest] if n != target.name)
         findings.append(_finding(target, 'tenant_cookie', 'a cookie no other tenant has',
                                  'shared with %d tenant(s)' % len(shared) if shared else 'its own', not shared,
                                  'also the cookie of %s' % ', '.join(shared[:10]) if shared else None))
