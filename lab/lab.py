@@ -11,7 +11,7 @@ networks are dual-stack (IPv4 and a ULA IPv6 prefix) and --internal: no
 gateway, nothing routes between them or off them, so an outsider is really
 outside and no lab packet can leave the lab.
 Ansible reaches the hosts with lab/connection_plugins/lab_podman.py (containers.podman.podman, pipelined)
-(podman exec): no sshd, no keys, and nothing listening that the firewall role
+(podman exec): no sshd, no keys, and nothing listening that the node role's firewall
 would have to let through.
 """
 

@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ROLE_USE = re.compile(r'(?:import_role|include_role):\s*\n\s*name:\s*(?:beamsec\.cluster\.)?(\w+)')
 ROLE_LIST = re.compile(r'-\s*role:\s*beamsec\.cluster\.(\w+)')
 MODULE_USE = re.compile(r'beamsec\.cluster\.(\w+):\s*$', re.M)
-FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_paths|verify_report)')
+FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_paths|verify_report|'
+                        r'one_way_hub)')
+TAGS = re.compile(r'tags:\s*\[(\w+)\]\s*\n\s*ansible\.builtin\.import_tasks:\s*(\w+)\.yml')
 IMPORT = re.compile(r'plugins\.module_utils\._dist(?:\.(\w+))? import ([\w, ()\n]+)')
 
 
@@ -69,6 +71,17 @@ def edges():
     return lines
 
 
+def concerns():
+    """Each role's concerns: the tagged task files its main.yml imports (the tag, and the file)."""
+    lines = []
+    for main in sorted((ROOT / 'roles').glob('*/tasks/main.yml')):
+        found = TAGS.findall(main.read_text())
+        if found:
+            label = '\\n'.join('%s (%s.yml)' % pair for pair in found)
+            lines.append('"role %s" [label="role %s\\n\\n%s"];' % (main.parts[-3], main.parts[-3], label))
+    return lines
+
+
 def main():
     body = edges()
     text = ('digraph architecture {\n  graph [rankdir=LR, fontname="Helvetica", ranksep=1.2];\n'
@@ -79,6 +92,7 @@ def main():
     for kind, colour in colours.items():
         names = sorted(set(re.findall(r'"(%s [^"]+)"' % kind, text)))
         text = text.replace('}\n', ''.join('  "%s" [fillcolor=%s];\n' % (n, colour) for n in names) + '}\n')
+    text = text.replace('}\n', ''.join('  %s\n' % line for line in concerns()) + '}\n')
     (ROOT / 'docs' / 'architecture.dot').write_text(text)
     if shutil.which('dot'):
         subprocess.run(['dot', '-Tsvg', str(ROOT / 'docs' / 'architecture.dot'), '-o',

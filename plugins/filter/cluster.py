@@ -16,7 +16,7 @@ short_description: The distribution nodes of a group of hosts
 version_added: 0.1.0
 description:
   - For each host of the list that runs distribution (C(beamsec_distribution) not false), its inventory name,
-    node name (C(beamsec_node_name)@address), cluster address (C(beamsec_dist_address) where this run has set it,
+    node name (C(beamsec_node_name)@address), cluster address (C(node_dist_address) where this run has set it,
     else C(beamsec_private_address)), public address (C(beamsec_public_address)) and whether it is a hub
     (C(beamsec_hub)).
   - A hub is one-way (C(beamsec_hub_kind=client), the default) or an Erlang node (C(beamsec_hub_kind=node)). A
@@ -100,34 +100,52 @@ def hub_kind(host_vars):
     return kind
 
 
+def one_way_hub(host_vars):
+    """Whether a host is a one-way hub: a hub of kind client, which runs no Erlang node."""
+    return boolean(_value(host_vars, 'beamsec_hub', False), strict=False) and hub_kind(host_vars) == 'client'
+
+
 def cluster_members(hosts, hostvars, one_way_hubs=False):
     members = []
     for host in hosts or []:
         host_vars = hostvars[host] if host in hostvars else {}
         if not boolean(_value(host_vars, 'beamsec_distribution', True), strict=False):
             continue
-        hub = boolean(_value(host_vars, 'beamsec_hub', False), strict=False)
-        one_way = hub and hub_kind(host_vars) == 'client'
+        one_way = one_way_hub(host_vars)
         if one_way and not boolean(one_way_hubs, strict=False):
             continue
-        address = str(_value(host_vars, 'beamsec_dist_address', _value(host_vars, 'beamsec_private_address', '')))
-        name = 'beamsec_hub' if one_way else _value(host_vars, 'beamsec_node_name', flavour_default(
-            _value(host_vars, 'beamsec_flavour', 'erlang'), 'node_name'))
-        members.append({'host': host, 'address': address, 'hub': hub, 'one_way': one_way,
+        address = str(_value(host_vars, 'node_dist_address', _value(host_vars, 'beamsec_private_address', '')))
+        name = 'beamsec_hub' if one_way else node_paths(host_vars)['name']
+        members.append({'host': host, 'address': address, 'one_way': one_way,
+                        'hub': boolean(_value(host_vars, 'beamsec_hub', False), strict=False),
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
                         'node': '%s@%s' % (name, address)})
     return members
 
 
-def node_paths(host_vars):
-    """Where a node's files are, from its variables, as the roles place them: the playbooks read them here."""
+def node_paths(host_vars, topology=None, inventory_dir=None, host=None):
+    """Where a node's files and names are, from its variables, as the roles place them: the roles (through the
+    beamsec role's beamsec_paths) and the playbooks read every derived path here, and nowhere else."""
     flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
     name = _value(host_vars, 'beamsec_node_name', flavour_default(flavour, 'node_name'))
     home = _value(host_vars, 'beamsec_node_home', flavour_default(flavour, 'node_home'))
     config_dir = _value(host_vars, 'beamsec_config_dir', '/etc/beamsec/' + name)
+    hub_dir = _value(host_vars, 'beamsec_hub_dir', '/etc/beamsec/hub')
+    # a hub-and-spoke cluster gives every node its own cookie: one tenant's must not open another
+    per_node = (boolean(_value(host_vars, 'beamsec_cookie_per_node', False), strict=False)
+                or (topology or _value(host_vars, 'beamsec_topology', 'mesh')) == 'hub_and_spoke')
+    store = _value(host_vars, 'beamsec_cookie_store',
+                   str(_value(host_vars, 'inventory_dir', inventory_dir or '.')) + '/.beamsec/cookie')
     return {'name': name, 'user': _value(host_vars, 'beamsec_node_user', flavour_default(flavour, 'node_user')),
             'home': home, 'cookie_file': home + '/.erlang.cookie', 'config_dir': config_dir,
-            'tls_dir': config_dir + '/tls', 'hub_dir': _value(host_vars, 'beamsec_hub_dir', '/etc/beamsec/hub')}
+            'tls_dir': config_dir + '/tls',
+            'tls_optfile': _value(host_vars, 'beamsec_tls_optfile',
+                                  flavour_default(flavour, 'tls_optfile') or config_dir + '/ssl_dist.conf'),
+            'service': _value(host_vars, 'beamsec_service_name',
+                              flavour_default(flavour, 'service_name') or 'beamsec-' + name),
+            'cookie_per_node': per_node,
+            'cookie_store': store + ('.' + (host or str(_value(host_vars, 'inventory_hostname', ''))) if per_node else ''),
+            'hub_dir': hub_dir, 'hub_cookie_dir': hub_dir + '/cookies', 'hub_tls_dir': hub_dir + '/tls'}
 
 
 def _read(path):
@@ -149,9 +167,7 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
         low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
         cookie = _value(host_vars, 'beamsec_cookie', '') if cookies else None
         if cookies and not cookie:
-            store = _value(host_vars, 'beamsec_cookie_store', inventory_dir + '/.beamsec/cookie')
-            per_node = _value(host_vars, 'beamsec_cookie_per_node', False) or topology == 'hub_and_spoke'
-            cookie = _read(store + ('.' + member['host'] if per_node else ''))
+            cookie = _read(node_paths(host_vars, topology, inventory_dir, member['host'])['cookie_store'])
         addresses = [member['public_address']] if member['public_address'] else []
         flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
         node = {
@@ -166,7 +182,7 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
         if cookies:
             node['cookie'] = str(cookie)
         elif cookie_dir:
-            node['cookie_file'] = '%s/%s' % (cookie_dir, member['node'])  # the hub role's file per tenant
+            node['cookie_file'] = '%s/%s' % (cookie_dir, member['node'])  # the hub's file per tenant
         nodes.append(node)
     return nodes
 

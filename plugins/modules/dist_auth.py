@@ -40,7 +40,7 @@ options:
 EXAMPLES = r'''
 - name: The right cookie is accepted (from a peer)
   beamsec.cluster.dist_auth:
-    node: "app@{{ beamsec_dist_address }}"
+    node: "app@{{ node_dist_address }}"
     cookie_file: /var/lib/app/.erlang.cookie
     expect: accepted
 

@@ -48,7 +48,7 @@ attributes:
 EXAMPLES = r'''
 - name: The node uses the new cookie from now on (connections stay up)
   beamsec.cluster.dist_cookie:
-    node: "app@{{ beamsec_dist_address }}"
+    node: "app@{{ node_dist_address }}"
     cookie: "{{ old_cookie }}"
     new_cookie: "{{ new_cookie }}"
   no_log: true

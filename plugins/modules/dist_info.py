@@ -31,7 +31,7 @@ extends_documentation_fragment:
 EXAMPLES = r'''
 - name: Read what the node really runs with
   beamsec.cluster.dist_info:
-    node: "app@{{ beamsec_dist_address }}"
+    node: "app@{{ node_dist_address }}"
     cookie_file: /var/lib/app/.erlang.cookie
   register: live
 
@@ -40,7 +40,7 @@ EXAMPLES = r'''
     that:
       - not live.facts.connect_all
       - live.facts.dist_auto_connect == 'never'
-      - live.facts.listen | map(attribute='address') | list == [beamsec_dist_address]
+      - live.facts.listen | map(attribute='address') | list == [node_dist_address]
 '''
 
 RETURN = r'''

@@ -48,7 +48,7 @@ EXAMPLES = r'''
 
 - name: From a peer, EPMD answers on the private address
   beamsec.cluster.epmd_info:
-    host: "{{ beamsec_dist_address }}"
+    host: "{{ node_dist_address }}"
     expect: answered
   register: epmd
 '''

@@ -18,7 +18,7 @@ from tests.support.tools import tool
 
 PLAYBOOK = Path(__file__).with_name('playbooks') / 'role_validation.yml'
 GOOD_COOKIE = 'Zq8-vW3.kP9_xL2~mN7-bR4.tY6_cH1~jD5-fG0.sA8'
-DIST = {'beamsec_dist_address': '127.0.0.1'}
+DIST = {'node_dist_address': '127.0.0.1'}
 TLS = dict(DIST, beamsec_tls_enabled=True)
 
 
@@ -62,10 +62,10 @@ def own_cert(cert, key):
     return dict(TLS, beamsec_tls_ca_cert=USER['ca'], beamsec_tls_node_cert=cert, beamsec_tls_node_key=key)
 
 
-# (id, role, variables, words the message must contain)
+# (id, the node role's task file, variables, words the message must contain)
 CASES = [
     ('net-none', 'private_net', {}, 'set beamsec_private_address, beamsec_private_interface, beamsec_private_cidr'),
-    ('net-link-kind', 'private_net',
+    ('net-link-kind', 'main',
      {'beamsec_private_link': {'name': 'cl0', 'kind': 'bond', 'parent': 'lo', 'address': '10.9.0.1/24'}},
      'kind must be one of: vlan, macvlan, got: bond found in beamsec_private_link'),
     ('net-link-vlan-id', 'private_net',
@@ -90,22 +90,20 @@ CASES = [
     ('cookie-one-class', 'cookie', {'beamsec_cookie': 'a' * 40}, 'beamsec_cookie is weak'),
     ('cookie-space', 'cookie', {'beamsec_cookie': 'Abc def ' * 5}, 'beamsec_cookie is weak'),
     ('cookie-min-length', 'cookie', {'beamsec_cookie_min_length': 10}, 'beamsec_cookie_min_length=10 must be at least 20'),
-    ('cookie-home-relative', 'cookie', {'beamsec_node_home': 'var/lib/beam'}, 'beamsec_node_home=var/lib/beam must be absolute'),
-    ('cookie-user-syntax', 'cookie', {'beamsec_node_user': 'Bad User'}, 'beamsec_node_user=Bad User must be a user name'),
+    ('node-home-relative', 'main', {'beamsec_node_home': 'var/lib/beam'}, 'beamsec_node_home=var/lib/beam must be absolute'),
+    ('node-user-syntax', 'main', {'beamsec_node_user': 'Bad User'}, 'beamsec_node_user=Bad User must be a user name'),
     ('cookie-user-missing', 'cookie', {'beamsec_cookie': GOOD_COOKIE, 'beamsec_node_user': 'nosuchuser'},
      'beamsec_node_user=nosuchuser does not exist'),
     ('epmd-mode', 'epmd', dict(DIST, beamsec_epmd_mode='off'), 'beamsec_epmd_mode'),
-    ('epmd-no-address', 'epmd', {}, 'beamsec_dist_address'),
+    ('epmd-no-address', 'epmd', {}, 'node_dist_address'),
     ('dist-flavour-unknown', 'dist', dict(DIST, beamsec_flavour='java'), 'beamsec_flavour=java: use erlang'),
     ('dist-elixir-root-relative', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='opt/app'),
      'beamsec_release_root=opt/app must be the absolute path of the mix release'),
-    ('dist-elixir-no-release', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
-     'beamsec_release_root=/nonexistent/app has no bin/app'),
-    ('node-elixir-no-release', 'node', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
+    ('node-elixir-no-release', 'main', dict(DIST, beamsec_flavour='elixir', beamsec_release_root='/nonexistent/app'),
      'beamsec_release_root=/nonexistent/app has no bin/app'),
     ('dist-elixir-release-name', 'dist', dict(DIST, beamsec_flavour='elixir', beamsec_release_name='my-app'),
      "beamsec_release_name=my-app must be the release's name"),
-    ('dist-elixir-tls-without-ssl', 'dist', dict(TLS, beamsec_flavour='elixir', beamsec_release_root=RELEASE),
+    ('node-elixir-tls-without-ssl', 'main', dict(TLS, beamsec_flavour='elixir', beamsec_release_root=RELEASE),
      'has no ssl application, which TLS distribution runs on: add :ssl to extra_applications'),
     ('dist-rabbitmq-epmdless', 'dist', dict(DIST, beamsec_flavour='rabbitmq', beamsec_epmd_mode='none'),
      "RabbitMQ's CLI tools and clustering ask EPMD"),
@@ -129,7 +127,7 @@ CASES = [
     ('dist-proto-unknown', 'dist', dict(DIST, beamsec_proto_dist='inet_tls'), 'beamsec_proto_dist'),
     ('dist-setcookie', 'dist', dict(DIST, beamsec_vm_args_extra=['-setcookie x']), 'must not carry the setcookie flag'),
     ('dist-port-type', 'dist', dict(DIST, beamsec_dist_port_min='abc'), 'beamsec_dist_port_min'),
-    ('dist-no-address', 'dist', {}, 'beamsec_dist_address'),
+    ('dist-no-address', 'dist', {}, 'node_dist_address'),
     ('firewall-bad-peer', 'firewall', {'beamsec_firewall_peers': ['not-an-ip']}, "must list the cluster peers' IP"),
     ('firewall-no-peers', 'firewall', {'beamsec_cluster_group': 'nosuchgroup'}, "must list the cluster peers' IP"),
     ('firewall-bad-admin', 'firewall', {'beamsec_firewall_peers': ['10.0.0.1'], 'beamsec_firewall_admins': ['ctl']},
@@ -149,8 +147,11 @@ CASES = [
                                             beamsec_tls_node_key=USER['good'][1]),
      'beamsec_tls_node_cert needs beamsec_tls_ca_cert'),
     ('tls-days', 'tls_dist', dict(TLS, beamsec_tls_cert_days=0), 'beamsec_tls_cert_days must be at least 1'),
-    ('node-service-name', 'node', {'beamsec_service_name': 'bad name!'}, 'beamsec_service_name=bad name! a unit name'),
-    ('node-erl-relative', 'node', {'beamsec_erl': 'bin/erl'}, 'beamsec_erl=bin/erl absolute'),
+    ('node-service-name', 'main', {'beamsec_service_name': 'bad name!'}, 'beamsec_service_name=bad name! must be a unit'),
+    ('node-erl-relative', 'main', {'beamsec_erl': 'bin/erl'}, 'beamsec_erl=bin/erl must be an absolute path'),
+    # the role's argument_specs (one for every setting) check types and choices at the role's entry
+    ('node-spec-choice', 'main', {'beamsec_epmd_mode': 'off'}, 'beamsec_epmd_mode'),
+    ('node-spec-type', 'main', {'beamsec_dist_port_min': 'abc'}, 'beamsec_dist_port_min'),
 ]
 
 

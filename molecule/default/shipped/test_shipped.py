@@ -16,5 +16,5 @@ def test_cookie_is_a_private_file_and_not_in_argv(host):
 
 
 def test_epmd_listens_on_every_interface_before_hardening(host):
-    # Debian's epmd.socket: *:4369 - exactly what the epmd role must change
+    # Debian's epmd.socket: *:4369 - exactly what the node role's epmd concern must change
     assert host.socket('tcp://0.0.0.0:4369').is_listening or host.socket('tcp://:::4369').is_listening

@@ -11,7 +11,7 @@ HOSTVARS = {
             'beamsec_hub_kind': 'node'},
     'gate': {'beamsec_private_address': '10.0.0.5', 'beamsec_hub': 'yes'},  # a one-way hub (the default kind)
     't1': {'beamsec_private_address': '10.0.0.2'},
-    't2': {'beamsec_dist_address': '10.0.0.3', 'beamsec_node_name': 'shop'},
+    't2': {'node_dist_address': '10.0.0.3', 'beamsec_node_name': 'shop'},
     'off': {'beamsec_private_address': '10.0.0.9', 'beamsec_distribution': False},
 }
 
