@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ROLE_USE = re.compile(r'(?:import_role|include_role):\s*\n\s*name:\s*(?:beamsec\.cluster\.)?(\w+)')
 ROLE_LIST = re.compile(r'-\s*role:\s*beamsec\.cluster\.(\w+)')
 MODULE_USE = re.compile(r'beamsec\.cluster\.(\w+):\s*$', re.M)
-FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_paths|verify_report|'
+FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_settings|verify_report|'
                         r'one_way_hub)')
 TAGS = re.compile(r'tags:\s*\[(\w+)\]\s*\n\s*ansible\.builtin\.import_tasks:\s*(\w+)\.yml')
 IMPORT = re.compile(r'plugins\.module_utils\._dist(?:\.(\w+))? import ([\w, ()\n]+)')

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import AUTO_CONNECT_DEFAULT
 
 DOCUMENTATION = r'''
 name: cluster_members
@@ -115,7 +116,7 @@ def cluster_members(hosts, hostvars, one_way_hubs=False):
         if one_way and not boolean(one_way_hubs, strict=False):
             continue
         address = str(_value(host_vars, 'node_dist_address', _value(host_vars, 'beamsec_private_address', '')))
-        name = 'beamsec_hub' if one_way else node_paths(host_vars)['name']
+        name = 'beamsec_hub' if one_way else node_settings(host_vars)['name']
         members.append({'host': host, 'address': address, 'one_way': one_way,
                         'hub': boolean(_value(host_vars, 'beamsec_hub', False), strict=False),
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
@@ -123,14 +124,16 @@ def cluster_members(hosts, hostvars, one_way_hubs=False):
     return members
 
 
-def node_paths(host_vars, topology=None, inventory_dir=None, host=None):
-    """Where a node's files and names are, from its variables, as the roles place them: the roles (through the
-    beamsec role's beamsec_paths) and the playbooks read every derived path here, and nowhere else."""
+def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
+    """What a node's settings imply: its names, paths and EPMD mode, as the roles place and run them. The roles
+    (through the beamsec role's beamsec_node) and the playbooks read every derived value here, and nowhere else."""
     flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
     name = _value(host_vars, 'beamsec_node_name', flavour_default(flavour, 'node_name'))
     home = _value(host_vars, 'beamsec_node_home', flavour_default(flavour, 'node_home'))
     config_dir = _value(host_vars, 'beamsec_config_dir', '/etc/beamsec/' + name)
     hub_dir = _value(host_vars, 'beamsec_hub_dir', '/etc/beamsec/hub')
+    distribution = boolean(_value(host_vars, 'beamsec_distribution', True), strict=False)
+    epmd_mode = _value(host_vars, 'beamsec_epmd_mode', 'socket')
     # a hub-and-spoke cluster gives every node its own cookie: one tenant's must not open another
     per_node = (boolean(_value(host_vars, 'beamsec_cookie_per_node', False), strict=False)
                 or (topology or _value(host_vars, 'beamsec_topology', 'mesh')) == 'hub_and_spoke')
@@ -145,7 +148,9 @@ def node_paths(host_vars, topology=None, inventory_dir=None, host=None):
                               flavour_default(flavour, 'service_name') or 'beamsec-' + name),
             'cookie_per_node': per_node,
             'cookie_store': store + ('.' + (host or str(_value(host_vars, 'inventory_hostname', ''))) if per_node else ''),
-            'hub_dir': hub_dir, 'hub_cookie_dir': hub_dir + '/cookies', 'hub_tls_dir': hub_dir + '/tls'}
+            'hub_dir': hub_dir, 'hub_cookie_dir': hub_dir + '/cookies', 'hub_tls_dir': hub_dir + '/tls',
+            # EPMD socket-activated on the private address, or none: a fixed port, -start_epmd false
+            'epmd_socket': distribution and epmd_mode == 'socket', 'epmdless': distribution and epmd_mode == 'none'}
 
 
 def _read(path):
@@ -163,11 +168,11 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
     nodes = []
     for member in members:
         host_vars = hostvars[member['host']]
-        epmdless = _value(host_vars, 'beamsec_epmd_mode', 'socket') == 'none'
+        epmdless = node_settings(host_vars)['epmdless']
         low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
         cookie = _value(host_vars, 'beamsec_cookie', '') if cookies else None
         if cookies and not cookie:
-            cookie = _read(node_paths(host_vars, topology, inventory_dir, member['host'])['cookie_store'])
+            cookie = _read(node_settings(host_vars, topology, inventory_dir, member['host'])['cookie_store'])
         addresses = [member['public_address']] if member['public_address'] else []
         flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
         node = {
@@ -175,8 +180,8 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
             'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
             'expect': {'connect_all': boolean(_value(host_vars, 'beamsec_connect_all',
                                                      flavour_default(flavour, 'connect_all')), strict=False),
-                       # unset, the role writes nothing and net_kernel auto-connects every time
-                       'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', 'always'),
+                       # unset, the role writes nothing and net_kernel does what facts reads it does
+                       'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', AUTO_CONNECT_DEFAULT),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
         }
         if cookies:
@@ -191,4 +196,4 @@ class FilterModule(object):
 
     def filters(self):
         return {'cluster_members': cluster_members, 'verify_nodes': verify_nodes, 'flavour_default': flavour_default,
-                'node_paths': node_paths}
+                'node_settings': node_settings}

@@ -39,7 +39,8 @@ MAX_ARGUMENTS = 4     # -flag values (lists, and values in each) a fact keeps
 MAX_FACTS = 1024 * 1024  # characters of all the facts as JSON
 MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
-AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else is 'always'
+AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else, or unset, is AUTO_CONNECT_DEFAULT
+AUTO_CONNECT_DEFAULT = 'always'
 
 
 class _Shape(ProtocolError):
@@ -224,7 +225,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
         'connect_all_kernel_env': shown(env['connect_all']),
         'connect_all_init_argument': args['connect_all'],
         'dist_auto_connect': str(auto_connect) if isinstance(auto_connect, Atom) and auto_connect in AUTO_CONNECT
-        else 'always',
+        else AUTO_CONNECT_DEFAULT,
         'dist_auto_connect_configured': None if auto_connect is None else erl(auto_connect),
         'proto_dist': ' '.join(sock['proto_dist'] for sock in sockets) or None,
         'proto_dist_argument': args['proto_dist'],

@@ -56,29 +56,32 @@ def test_booleans_from_ini_or_extra_vars_are_read_as_ansible_reads_them(text):
 
 
 def test_node_paths_follow_the_config_dir_and_the_flavour():
-    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_paths
-    conf = node_paths({'beamsec_config_dir': '/srv/beam/conf'})
+    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
+    conf = node_settings({'beamsec_config_dir': '/srv/beam/conf'})
     assert (conf['tls_dir'], conf['tls_optfile']) == ('/srv/beam/conf/tls', '/srv/beam/conf/ssl_dist.conf')
-    assert node_paths({}) == {'name': 'app', 'user': 'beam', 'home': '/var/lib/beam',
+    assert node_settings({}) == {'name': 'app', 'user': 'beam', 'home': '/var/lib/beam',
                               'cookie_file': '/var/lib/beam/.erlang.cookie', 'config_dir': '/etc/beamsec/app',
                               'tls_dir': '/etc/beamsec/app/tls', 'tls_optfile': '/etc/beamsec/app/ssl_dist.conf',
                               'service': 'beamsec-app', 'cookie_per_node': False, 'cookie_store': './.beamsec/cookie',
                               'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
-                              'hub_tls_dir': '/etc/beamsec/hub/tls'}
-    rabbit = node_paths({'beamsec_flavour': 'rabbitmq', 'beamsec_node_name': ''})
+                              'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False}
+    assert node_settings({'beamsec_epmd_mode': 'none'})['epmdless']
+    assert not node_settings({'beamsec_epmd_mode': 'none', 'beamsec_distribution': 'false'})['epmdless']
+    assert not node_settings({'beamsec_distribution': 'no'})['epmd_socket']
+    rabbit = node_settings({'beamsec_flavour': 'rabbitmq', 'beamsec_node_name': ''})
     assert (rabbit['name'], rabbit['user'], rabbit['config_dir'], rabbit['service'], rabbit['tls_optfile']) == (
         'rabbit', 'rabbitmq', '/etc/beamsec/rabbit', 'rabbitmq-server', '/etc/rabbitmq/inter_node_tls.config')
 
 
 def test_node_paths_hold_the_per_node_cookie_rule():
     """One rule for the role (its own cookie), the hub (its tenants') and verify (every node's)."""
-    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_paths
+    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
     mesh = {'inventory_hostname': 'n1', 'inventory_dir': '/inv'}
-    assert node_paths(mesh)['cookie_store'] == '/inv/.beamsec/cookie'
-    assert node_paths(dict(mesh, beamsec_cookie_per_node='true'))['cookie_store'] == '/inv/.beamsec/cookie.n1'
-    assert node_paths(dict(mesh, beamsec_cookie_per_node='false'))['cookie_store'] == '/inv/.beamsec/cookie'
-    assert node_paths(mesh, 'hub_and_spoke')['cookie_store'] == '/inv/.beamsec/cookie.n1'
-    assert node_paths({'beamsec_cookie_store': '/s/c'}, 'hub_and_spoke', host='t2')['cookie_store'] == '/s/c.t2'
+    assert node_settings(mesh)['cookie_store'] == '/inv/.beamsec/cookie'
+    assert node_settings(dict(mesh, beamsec_cookie_per_node='true'))['cookie_store'] == '/inv/.beamsec/cookie.n1'
+    assert node_settings(dict(mesh, beamsec_cookie_per_node='false'))['cookie_store'] == '/inv/.beamsec/cookie'
+    assert node_settings(mesh, 'hub_and_spoke')['cookie_store'] == '/inv/.beamsec/cookie.n1'
+    assert node_settings({'beamsec_cookie_store': '/s/c'}, 'hub_and_spoke', host='t2')['cookie_store'] == '/s/c.t2'
 
 
 def test_one_way_hub_is_a_hub_of_kind_client():
