@@ -86,6 +86,22 @@ def _value(host_vars, key, default):
     return default if value is None or value == '' else value
 
 
+# The boolean settings and their defaults: each is converted here, once, by Ansible's own rules
+# (true/false, yes/no, on/off, 1/0 and their strings, as -e k=v and INI files give them).
+FLAGS = {'beamsec_distribution': True, 'beamsec_hub': False, 'beamsec_hidden': False, 'beamsec_tls_enabled': False,
+         'beamsec_tls_allow_tls12': False, 'beamsec_firewall_enabled': True, 'beamsec_cookie_per_node': False,
+         'beamsec_rabbitmq_reset': False, 'beamsec_rabbitmq_cluster_formation': True}
+
+
+def flag(host_vars, key, default=None):
+    """A boolean setting as a bool; anything Ansible would not read as one is an error naming the variable."""
+    value = _value(host_vars, key, FLAGS[key] if default is None else default)
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise AnsibleFilterError('%s=%s is not a boolean: use true or false' % (key, value))
+
+
 # A hub is the collection's own client unless the inventory asks for an Erlang node
 # (symmetric distribution: every tenant can then call it back, see hub_pivot).
 HUB_KINDS = ('client', 'node')
@@ -103,14 +119,14 @@ def hub_kind(host_vars):
 
 def one_way_hub(host_vars):
     """Whether a host is a one-way hub: a hub of kind client, which runs no Erlang node."""
-    return boolean(_value(host_vars, 'beamsec_hub', False), strict=False) and hub_kind(host_vars) == 'client'
+    return flag(host_vars, 'beamsec_hub') and hub_kind(host_vars) == 'client'
 
 
 def cluster_members(hosts, hostvars, one_way_hubs=False):
     members = []
     for host in hosts or []:
         host_vars = hostvars[host] if host in hostvars else {}
-        if not boolean(_value(host_vars, 'beamsec_distribution', True), strict=False):
+        if not flag(host_vars, 'beamsec_distribution'):
             continue
         one_way = one_way_hub(host_vars)
         if one_way and not boolean(one_way_hubs, strict=False):
@@ -118,7 +134,7 @@ def cluster_members(hosts, hostvars, one_way_hubs=False):
         address = str(_value(host_vars, 'node_dist_address', _value(host_vars, 'beamsec_private_address', '')))
         name = 'beamsec_hub' if one_way else node_settings(host_vars)['name']
         members.append({'host': host, 'address': address, 'one_way': one_way,
-                        'hub': boolean(_value(host_vars, 'beamsec_hub', False), strict=False),
+                        'hub': flag(host_vars, 'beamsec_hub'),
                         'public_address': str(_value(host_vars, 'beamsec_public_address', '')),
                         'node': '%s@%s' % (name, address)})
     return members
@@ -132,10 +148,10 @@ def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
     home = _value(host_vars, 'beamsec_node_home', flavour_default(flavour, 'node_home'))
     config_dir = _value(host_vars, 'beamsec_config_dir', '/etc/beamsec/' + name)
     hub_dir = _value(host_vars, 'beamsec_hub_dir', '/etc/beamsec/hub')
-    distribution = boolean(_value(host_vars, 'beamsec_distribution', True), strict=False)
+    distribution = flag(host_vars, 'beamsec_distribution')
     epmd_mode = _value(host_vars, 'beamsec_epmd_mode', 'socket')
     # a hub-and-spoke cluster gives every node its own cookie: one tenant's must not open another
-    per_node = (boolean(_value(host_vars, 'beamsec_cookie_per_node', False), strict=False)
+    per_node = (flag(host_vars, 'beamsec_cookie_per_node')
                 or (topology or _value(host_vars, 'beamsec_topology', 'mesh')) == 'hub_and_spoke')
     store = _value(host_vars, 'beamsec_cookie_store',
                    str(_value(host_vars, 'inventory_dir', inventory_dir or '.')) + '/.beamsec/cookie')
@@ -150,7 +166,14 @@ def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
             'cookie_store': store + ('.' + (host or str(_value(host_vars, 'inventory_hostname', ''))) if per_node else ''),
             'hub_dir': hub_dir, 'hub_cookie_dir': hub_dir + '/cookies', 'hub_tls_dir': hub_dir + '/tls',
             # EPMD socket-activated on the private address, or none: a fixed port, -start_epmd false
-            'epmd_socket': distribution and epmd_mode == 'socket', 'epmdless': distribution and epmd_mode == 'none'}
+            'epmd_socket': distribution and epmd_mode == 'socket', 'epmdless': distribution and epmd_mode == 'none',
+            'distribution': distribution, 'hub': flag(host_vars, 'beamsec_hub'), 'one_way_hub': one_way_hub(host_vars),
+            'hidden': flag(host_vars, 'beamsec_hidden'), 'tls': flag(host_vars, 'beamsec_tls_enabled'),
+            'tls_allow_tls12': flag(host_vars, 'beamsec_tls_allow_tls12'),
+            'firewall': flag(host_vars, 'beamsec_firewall_enabled'),
+            'connect_all': flag(host_vars, 'beamsec_connect_all', flavour_default(flavour, 'connect_all')),
+            'rabbitmq_reset': flag(host_vars, 'beamsec_rabbitmq_reset'),
+            'rabbitmq_cluster_formation': flag(host_vars, 'beamsec_rabbitmq_cluster_formation')}
 
 
 def _read(path):
@@ -168,18 +191,17 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=
     nodes = []
     for member in members:
         host_vars = hostvars[member['host']]
-        epmdless = node_settings(host_vars)['epmdless']
+        settings = node_settings(host_vars)
+        epmdless = settings['epmdless']
         low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
         cookie = _value(host_vars, 'beamsec_cookie', '') if cookies else None
         if cookies and not cookie:
             cookie = _read(node_settings(host_vars, topology, inventory_dir, member['host'])['cookie_store'])
         addresses = [member['public_address']] if member['public_address'] else []
-        flavour = _value(host_vars, 'beamsec_flavour', 'erlang')
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
             'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
-            'expect': {'connect_all': boolean(_value(host_vars, 'beamsec_connect_all',
-                                                     flavour_default(flavour, 'connect_all')), strict=False),
+            'expect': {'connect_all': settings['connect_all'],
                        # unset, the role writes nothing and net_kernel does what facts reads it does
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', AUTO_CONNECT_DEFAULT),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},

@@ -55,7 +55,7 @@ def test_booleans_from_ini_or_extra_vars_are_read_as_ansible_reads_them(text):
     assert [n['expect']['connect_all'] for n in verify_nodes(members, hostvars)] == [False, False]
 
 
-def test_node_paths_follow_the_config_dir_and_the_flavour():
+def test_node_settings_follow_the_config_dir_and_the_flavour():
     from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
     conf = node_settings({'beamsec_config_dir': '/srv/beam/conf'})
     assert (conf['tls_dir'], conf['tls_optfile']) == ('/srv/beam/conf/tls', '/srv/beam/conf/ssl_dist.conf')
@@ -64,7 +64,10 @@ def test_node_paths_follow_the_config_dir_and_the_flavour():
                               'tls_dir': '/etc/beamsec/app/tls', 'tls_optfile': '/etc/beamsec/app/ssl_dist.conf',
                               'service': 'beamsec-app', 'cookie_per_node': False, 'cookie_store': './.beamsec/cookie',
                               'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
-                              'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False}
+                              'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False,
+                              'distribution': True, 'hub': False, 'one_way_hub': False, 'hidden': False,
+                              'tls': False, 'tls_allow_tls12': False, 'firewall': True, 'connect_all': False,
+                              'rabbitmq_reset': False, 'rabbitmq_cluster_formation': True}
     assert node_settings({'beamsec_epmd_mode': 'none'})['epmdless']
     assert not node_settings({'beamsec_epmd_mode': 'none', 'beamsec_distribution': 'false'})['epmdless']
     assert not node_settings({'beamsec_distribution': 'no'})['epmd_socket']
@@ -73,7 +76,7 @@ def test_node_paths_follow_the_config_dir_and_the_flavour():
         'rabbit', 'rabbitmq', '/etc/beamsec/rabbit', 'rabbitmq-server', '/etc/rabbitmq/inter_node_tls.config')
 
 
-def test_node_paths_hold_the_per_node_cookie_rule():
+def test_node_settings_hold_the_per_node_cookie_rule():
     """One rule for the role (its own cookie), the hub (its tenants') and verify (every node's)."""
     from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
     mesh = {'inventory_hostname': 'n1', 'inventory_dir': '/inv'}
@@ -91,3 +94,29 @@ def test_one_way_hub_is_a_hub_of_kind_client():
     assert not one_way_hub({'beamsec_hub': 'false'}) and not one_way_hub({})
     with pytest.raises(AnsibleFilterError, match='beamsec_hub_kind=erlang'):
         one_way_hub({'beamsec_hub': True, 'beamsec_hub_kind': 'erlang'})
+
+
+@pytest.mark.parametrize('given,expected', [
+    (True, True), ('true', True), ('True', True), ('yes', True), ('1', True), (1, True), ('on', True),
+    (False, False), ('false', False), ('False', False), ('no', False), ('0', False), (0, False), ('off', False)])
+def test_every_boolean_setting_is_read_the_ansible_way(given, expected):
+    """-e k=v and INI files hand the strings in; each flag becomes the boolean they say, never Python's bool()."""
+    from ansible_collections.beamsec.cluster.plugins.filter.cluster import FLAGS, node_settings
+    keys = {'beamsec_distribution': 'distribution', 'beamsec_hub': 'hub', 'beamsec_hidden': 'hidden',
+            'beamsec_tls_enabled': 'tls', 'beamsec_tls_allow_tls12': 'tls_allow_tls12',
+            'beamsec_firewall_enabled': 'firewall', 'beamsec_cookie_per_node': 'cookie_per_node',
+            'beamsec_rabbitmq_reset': 'rabbitmq_reset', 'beamsec_rabbitmq_cluster_formation': 'rabbitmq_cluster_formation',
+            'beamsec_connect_all': 'connect_all'}
+    assert set(keys) == set(FLAGS) | {'beamsec_connect_all'}
+    for variable, key in keys.items():
+        assert node_settings({variable: given})[key] is expected, variable
+    # a tenant with beamsec_hub=false is no hub: no other tenant's firewall admits it
+    members = cluster_members(['t1'], {'t1': {'beamsec_hub': given, 'beamsec_hub_kind': 'node',
+                                              'beamsec_private_address': '10.0.0.1'}})
+    assert members[0]['hub'] is expected
+
+
+def test_a_setting_that_is_no_boolean_is_named():
+    from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
+    with pytest.raises(AnsibleFilterError, match='beamsec_tls_enabled=maybe is not a boolean'):
+        node_settings({'beamsec_tls_enabled': 'maybe'})
