@@ -59,15 +59,14 @@ def test_node_settings_follow_the_config_dir_and_the_flavour():
     from ansible_collections.beamsec.cluster.plugins.filter.cluster import node_settings
     conf = node_settings({'beamsec_config_dir': '/srv/beam/conf'})
     assert (conf['tls_dir'], conf['tls_optfile']) == ('/srv/beam/conf/tls', '/srv/beam/conf/ssl_dist.conf')
-    assert node_settings({}) == {'name': 'app', 'user': 'beam', 'home': '/var/lib/beam',
-                              'cookie_file': '/var/lib/beam/.erlang.cookie', 'config_dir': '/etc/beamsec/app',
-                              'tls_dir': '/etc/beamsec/app/tls', 'tls_optfile': '/etc/beamsec/app/ssl_dist.conf',
-                              'service': 'beamsec-app', 'cookie_per_node': False, 'cookie_store': './.beamsec/cookie',
-                              'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
-                              'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False,
-                              'distribution': True, 'hub': False, 'one_way_hub': False, 'hidden': False,
-                              'tls': False, 'tls_allow_tls12': False, 'firewall': True, 'connect_all': False,
-                              'rabbitmq_reset': False, 'rabbitmq_cluster_formation': True}
+    assert node_settings({}) == {
+        'name': 'app', 'user': 'beam', 'home': '/var/lib/beam', 'cookie_file': '/var/lib/beam/.erlang.cookie',
+        'config_dir': '/etc/beamsec/app', 'tls_dir': '/etc/beamsec/app/tls',
+        'tls_optfile': '/etc/beamsec/app/ssl_dist.conf', 'service': 'beamsec-app', 'cookie_per_node': False,
+        'cookie_store': './.beamsec/cookie', 'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
+        'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False, 'distribution': True,
+        'hub': False, 'one_way_hub': False, 'hidden': False, 'tls': False, 'tls_allow_tls12': False, 'firewall': True,
+        'connect_all': False, 'rabbitmq_reset': False, 'rabbitmq_cluster_formation': True}
     assert node_settings({'beamsec_epmd_mode': 'none'})['epmdless']
     assert not node_settings({'beamsec_epmd_mode': 'none', 'beamsec_distribution': 'false'})['epmdless']
     assert not node_settings({'beamsec_distribution': 'no'})['epmd_socket']
