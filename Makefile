@@ -59,12 +59,12 @@ bench: deps link
 demo: deps link
 	$(PY) lab/lab.py down
 	$(PY) lab/lab.py up
-	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_app.yml
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) lab/playbooks/lab_app.yml
 	@echo "=== BEFORE hardening: the outsider's view ==="
-	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) lab/playbooks/lab_outsider_view.yml
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/harden.yml
 	@echo "=== AFTER hardening: the outsider's view ==="
-	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/lab_outsider_view.yml
+	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) lab/playbooks/lab_outsider_view.yml
 	@echo "=== The proof from every vantage point (report and picture in .cache/lab/.beamsec/reports) ==="
 	$(VENV)/bin/ansible-playbook -i $(LAB_INVENTORY) playbooks/verify.yml
 

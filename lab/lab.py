@@ -192,7 +192,7 @@ def write_inventory(plan):
              '    ansible_connection: lab_podman  # lab/connection_plugins: containers.podman.podman, pipelined',
              '    ansible_python_interpreter: /usr/bin/python3',
              '    lab_cookie_file: %s' % COOKIE,
-             '    # the hardening takes over the lab app (playbooks/lab_app.yml) and keeps its cookie',
+             '    # the hardening takes over the lab app (lab/playbooks/lab_app.yml) and keeps its cookie',
              '    beamsec_service_name: beam-app', '    beamsec_cookie_store: %s' % COOKIE,
              '    # this machine does not route to the lab: cluster_verify runs on the first node',
              '    beamsec_verify_from: %s' % next(h['name'] for h in plan if h['group'] == 'beam_nodes'),

@@ -40,7 +40,7 @@ def main():
             handle.flush()
             return subprocess.call(
                 [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                 '-e', '@' + handle.name, str(ROOT / 'playbooks' / 'demo_probe.yml')],
+                 '-e', '@' + handle.name, str(ROOT / 'lab' / 'playbooks' / 'demo_probe.yml')],
                 env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.cache' / 'collections')))
     finally:
         for node in nodes:

@@ -13,7 +13,7 @@ short_description: Verify a whole BEAM cluster's hardening from one vantage poin
 version_added: 0.1.0
 description:
   - Probes every node of the cluster concurrently (at most O(concurrency) probes at a time, each within
-    O(timeout)) and reports findings, one per node and check, shaped for C(json_query).
+    O(timeout)) and reports findings, one per node and check, shaped for C(selectattr) or C(json_query).
   - "Checks: C(epmd) (the node is registered), C(auth) (the right cookie is accepted by the node of that name,
     through TLS where configured), C(wrong_cookie) (a random cookie is rejected after the challenge), C(plaintext)
     and C(no_cert) (under TLS, a plain TCP attempt and a TLS attempt without a client certificate are refused;
@@ -164,7 +164,7 @@ EXAMPLES = r'''
 
 - name: The violations only
   ansible.builtin.debug:
-    msg: "{{ verdict.findings | community.general.json_query(\"[?outcome=='violation']\") }}"
+    msg: "{{ verdict.findings | selectattr('outcome', 'equalto', 'violation') }}"
 
 - name: A hub that reaches every tenant, tenants that reach only the hub
   beamsec.cluster.cluster_verify:

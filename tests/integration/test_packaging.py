@@ -24,12 +24,31 @@ def installed(tmp_path_factory):
     return dest
 
 
-def test_tarball_holds_the_collection(installed):
+def test_tarball_holds_the_collection_and_nothing_else(installed):
     root = installed / 'ansible_collections' / 'beamsec' / 'cluster'
-    for needed in ['README.md', 'MANIFEST.json', 'meta/runtime.yml',
-                   'plugins/module_utils/_dist/handshake.py', 'plugins/doc_fragments/dist.py']:
+    for needed in ['README.md', 'MANIFEST.json', 'meta/runtime.yml', 'requirements.txt', 'docs/architecture.svg',
+                   'plugins/module_utils/_dist/handshake.py', 'plugins/doc_fragments/dist.py',
+                   'roles/node/tasks/main.yml', 'roles/hub/tasks/main.yml', 'roles/beamsec/defaults/main.yml',
+                   'playbooks/harden.yml', 'playbooks/verify.yml', 'playbooks/rotate_cookie.yml']:
         assert (root / needed).exists(), needed
-    assert not (root / '.cache').exists()
+    # the lab (its unhardened demo node on hosts: beam_nodes, its podman connection), the scenarios, the tests,
+    # CI and the developer's installer stay in the repository
+    for absent in ['.cache', 'lab', 'molecule', 'tests', 'scripts', '.ci', '.config', 'Makefile',
+                   'requirements-test.txt', 'benchmarks', 'playbooks/lab_app.yml']:
+        assert not (root / absent).exists(), absent
+
+
+def test_the_installed_playbooks_run_by_fqcn(installed, tmp_path):
+    """The installed copy's playbooks, by name: verify.yml on an inventory with no node reports none."""
+    (tmp_path / 'hosts.yml').write_text('beam_nodes:\n  hosts: {}\n')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_NOCOLOR='1')
+    for playbook in ['beamsec.cluster.harden', 'beamsec.cluster.verify', 'beamsec.cluster.rotate_cookie']:
+        result = subprocess.run([tool('ansible-playbook'), '-i', str(tmp_path / 'hosts.yml'), '--syntax-check', playbook],
+                                capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert result.returncode == 0, result.stderr
+    lab = subprocess.run([tool('ansible-playbook'), '--syntax-check', 'beamsec.cluster.lab_app'],
+                         capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert lab.returncode != 0
 
 
 @pytest.mark.parametrize('module', MODULES)
