@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import AUTO_CONNECT_DEFAULT
@@ -140,6 +142,13 @@ def cluster_members(hosts, hostvars, one_way_hubs=False):
     return members
 
 
+def _store_dir(inventory_dir):
+    """Where the controller keeps generated cookies, the PKI and reports: beside a file or directory inventory,
+    else (a host list given to -i: "None"; add_host: ""; the implicit localhost: unset) in the user's ~/.beamsec."""
+    inventory_dir = str(inventory_dir or '')
+    return inventory_dir + '/.beamsec' if inventory_dir.startswith('/') else os.path.expanduser('~/.beamsec')
+
+
 def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
     """What a node's settings imply: its names, paths and EPMD mode, as the roles place and run them. The roles
     (through the beamsec role's beamsec_node) and the playbooks read every derived value here, and nowhere else."""
@@ -153,8 +162,8 @@ def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
     # a hub-and-spoke cluster gives every node its own cookie: one tenant's must not open another
     per_node = (flag(host_vars, 'beamsec_cookie_per_node')
                 or (topology or _value(host_vars, 'beamsec_topology', 'mesh')) == 'hub_and_spoke')
-    store = _value(host_vars, 'beamsec_cookie_store',
-                   str(_value(host_vars, 'inventory_dir', inventory_dir or '.')) + '/.beamsec/cookie')
+    store_dir = _value(host_vars, 'beamsec_store_dir', _store_dir(_value(host_vars, 'inventory_dir', inventory_dir)))
+    store = _value(host_vars, 'beamsec_cookie_store', store_dir + '/cookie')
     return {'name': name, 'user': _value(host_vars, 'beamsec_node_user', flavour_default(flavour, 'node_user')),
             'home': home, 'cookie_file': home + '/.erlang.cookie', 'config_dir': config_dir,
             'tls_dir': config_dir + '/tls',
@@ -162,7 +171,8 @@ def node_settings(host_vars, topology=None, inventory_dir=None, host=None):
                                   flavour_default(flavour, 'tls_optfile') or config_dir + '/ssl_dist.conf'),
             'service': _value(host_vars, 'beamsec_service_name',
                               flavour_default(flavour, 'service_name') or 'beamsec-' + name),
-            'cookie_per_node': per_node,
+            'cookie_per_node': per_node, 'store_dir': store_dir, 'cookie_store_base': store,
+            'pki_dir': _value(host_vars, 'beamsec_tls_pki_dir', store_dir + '/pki'),
             'cookie_store': store + ('.' + (host or str(_value(host_vars, 'inventory_hostname', ''))) if per_node else ''),
             'hub_dir': hub_dir, 'hub_cookie_dir': hub_dir + '/cookies', 'hub_tls_dir': hub_dir + '/tls',
             # EPMD socket-activated on the private address, or none: a fixed port, -start_epmd false
@@ -185,7 +195,7 @@ def _read(path):
                                  'to generate %s (%s)' % (path, exc.strerror))
 
 
-def verify_nodes(members, hostvars, topology='mesh', inventory_dir='.', cookies=True, exposed='public', cookie_dir=None):
+def verify_nodes(members, hostvars, topology='mesh', inventory_dir=None, cookies=True, exposed='public', cookie_dir=None):
     """cluster_verify's nodes option: each member with its cookie (given, or the generated one the cookie
     role keeps on the controller) and what is expected of it."""
     nodes = []

@@ -1,9 +1,13 @@
 """What each release flavour defaults to, and how the cluster filters use it."""
 
+import os
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.beamsec.cluster.plugins.filter.cluster import cluster_members, flavour_default, verify_nodes
+
+HOME = os.path.expanduser('~')
 
 HOSTVARS = {
     'mq1': {'beamsec_flavour': 'rabbitmq', 'beamsec_private_address': '10.0.0.1', 'beamsec_cookie': 'C' * 32},
@@ -63,7 +67,8 @@ def test_node_settings_follow_the_config_dir_and_the_flavour():
         'name': 'app', 'user': 'beam', 'home': '/var/lib/beam', 'cookie_file': '/var/lib/beam/.erlang.cookie',
         'config_dir': '/etc/beamsec/app', 'tls_dir': '/etc/beamsec/app/tls',
         'tls_optfile': '/etc/beamsec/app/ssl_dist.conf', 'service': 'beamsec-app', 'cookie_per_node': False,
-        'cookie_store': './.beamsec/cookie', 'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
+        'store_dir': HOME + '/.beamsec', 'pki_dir': HOME + '/.beamsec/pki', 'cookie_store_base': HOME + '/.beamsec/cookie',
+        'cookie_store': HOME + '/.beamsec/cookie', 'hub_dir': '/etc/beamsec/hub', 'hub_cookie_dir': '/etc/beamsec/hub/cookies',
         'hub_tls_dir': '/etc/beamsec/hub/tls', 'epmd_socket': True, 'epmdless': False, 'distribution': True,
         'hub': False, 'one_way_hub': False, 'hidden': False, 'tls': False, 'tls_allow_tls12': False, 'firewall': True,
         'connect_all': False, 'rabbitmq_reset': False, 'rabbitmq_cluster_formation': True}
