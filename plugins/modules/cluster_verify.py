@@ -141,6 +141,7 @@ options:
     description:
       - Probes in flight at once (threads). A run takes at most about ceil(probes / concurrency) times O(timeout),
         and about one O(timeout) when every probe has a thread; a node makes 3 to 5 probes, plus its exposure probes.
+      - From 1 to 1024.
     type: int
     default: 64
   fail_on_violation:
@@ -220,11 +221,11 @@ summary:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import split_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import (
-    CONNECTION_SPEC, ParamError, cookie_from, tls_from)
+    CONNECTION_SPEC, ParamError, check_host, check_node, check_timeout, cookie_from, tls_from)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import CHECKS, VIOLATION, verify
 
+MAX_CONCURRENCY = 1024  # threads; more only costs memory
 EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_connect=dict(type='str'),
                    listen_min=dict(type='int'), listen_max=dict(type='int'),
                    peers=dict(type='list', elements='str'))
@@ -253,10 +254,7 @@ def node_specs(params):
     specs, names, warnings = [], set(), []
     for index, spec in enumerate(params['nodes']):
         where = 'nodes[%d]' % index
-        try:
-            split_node(spec['name'])
-        except ValueError as exc:
-            raise ParamError('%s.name: %s; write it as name@host' % (where, exc))
+        check_node(spec['name'], where + '.name')
         if spec['name'] in names:
             raise ParamError('%s.name=%s is listed twice' % (where, spec['name']))
         names.add(spec['name'])
@@ -267,9 +265,13 @@ def node_specs(params):
                 raise ParamError('%s.public_addresses: %r is not an IP address (a probe of a name proves nothing '
                                  'when the name does not resolve); write e.g. 192.0.2.10 or 2001:db8::10'
                                  % (where, address))
+        check_host(spec.get('address'), where + '.address')
+        for key in ('port', 'epmd_port'):
+            if spec.get(key) is not None and not 0 < spec[key] < 65536:
+                raise ParamError('%s.%s=%s is not a TCP port: use 1-65535' % (where, key, spec[key]))
         if spec.get('cookie') and spec.get('cookie_file'):
             raise ParamError('%s sets both cookie and cookie_file: keep one' % where)
-        if spec.get('cookie') or spec.get('cookie_file'):
+        if spec.get('cookie') is not None or spec.get('cookie_file') is not None:
             cookie, dummy, more = cookie_from(spec, prefix=where + '.')
             spec = dict(spec, cookie_bytes=cookie)
             warnings.extend('%s.cookie_file: %s' % (where, warning) for warning in more)
@@ -285,8 +287,13 @@ def main():
                            supports_check_mode=True)
     params = module.params
     try:
-        if params['timeout'] <= 0 or params['concurrency'] < 1:
-            raise ParamError('timeout must be positive and concurrency at least 1')
+        check_timeout(params['timeout'])
+        if not 1 <= params['concurrency'] <= MAX_CONCURRENCY:
+            raise ParamError('concurrency=%s must be from 1 to %d' % (params['concurrency'], MAX_CONCURRENCY))
+        if not params['nodes']:
+            raise ParamError('nodes is empty: a run that checks no node proves nothing; give the cluster\'s nodes '
+                             '(e.g. groups.beam_nodes | beamsec.cluster.cluster_members(hostvars) | '
+                             'beamsec.cluster.verify_nodes(hostvars))')
         specs, node_warnings = node_specs(params)
         own = all(s.get('cookie_bytes') for s in specs)
         # exposure and wrong_cookie probes present a random cookie: they need none

@@ -36,6 +36,13 @@ options:
     description:
       - Set the cookie the node uses for this node (C(name@host)) only, and leave its default alone.
     type: str
+  allow_weak:
+    description:
+      - A new cookie the node role would refuse (fewer than 32 characters, one character class, a space, a known
+        default such as C(monster); the C(beamsec.cluster.cookie_weakness) filter's rule) is refused unless this
+        is true.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -83,6 +90,7 @@ connected_with:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import cookie_weakness
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ACCEPTED, DistError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
@@ -122,7 +130,7 @@ def _connect(kwargs, new, try_new, report, deadline):
 
 def main():
     spec = dict(CONNECTION_SPEC, new_cookie=dict(type='str', no_log=True), new_cookie_file=dict(type='path'),
-                peer=dict(type='str'))
+                peer=dict(type='str'), allow_weak=dict(type='bool', default=False))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            mutually_exclusive=MUTUALLY_EXCLUSIVE + [('new_cookie', 'new_cookie_file')],
                            required_one_of=[('new_cookie', 'new_cookie_file')])
@@ -144,6 +152,10 @@ def main():
     new = new.decode('ascii')
     if len(new) > 255:
         module.fail_json(msg='new_cookie is %d characters: an atom holds at most 255' % len(new), scope=scope)
+    weakness = cookie_weakness(new)
+    if weakness and not module.params['allow_weak']:
+        module.fail_json(msg='new_cookie is weak (%s): use a strong one (the node role generates 52 characters), '
+                             'or set allow_weak: true' % weakness, scope=scope)
     report = {}
     conn = None
     deadline = Deadline(module.params['timeout'])

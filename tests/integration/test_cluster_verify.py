@@ -100,6 +100,15 @@ def test_module_fails_on_a_violation_and_names_it(cluster):
     ({'nodes': [{'name': 'a@h'}]}, 'set cookie (vault it) or cookie_file'),
     ({'nodes': [{'name': 'a@h', 'cookie': 'x' * 32, 'cookie_file': '/etc/hostname'}]},
      'nodes[0] sets both cookie and cookie_file: keep one'),
+    ({'nodes': [], 'cookie': 'x' * 32}, 'nodes is empty: a run that checks no node proves nothing'),
+    ({'nodes': [{'name': 'a@h'}], 'cookie': ''}, 'cookie is empty: give the cookie'),
+    ({'nodes': [{'name': 'a@h', 'cookie': ''}], 'cookie': 'x' * 32}, 'nodes[0].cookie is empty'),
+    ({'nodes': [{'name': 'a@h'}], 'cookie': 'x' * 32, 'timeout': 'inf'}, 'timeout=inf must be a number of seconds'),
+    ({'nodes': [{'name': 'a@h'}], 'cookie': 'x' * 32, 'timeout': 1e9}, 'at most 3600'),
+    ({'nodes': [{'name': 'a@h'}], 'cookie': 'x' * 32, 'concurrency': 100000}, 'concurrency=100000 must be from 1'),
+    ({'nodes': [{'name': 'a@' + 'h' * 300}], 'cookie': 'x' * 32}, 'nodes[0].name is 302 characters'),
+    ({'nodes': [{'name': 'a@h', 'port': 70000}], 'cookie': 'x' * 32}, 'nodes[0].port=70000 is not a TCP port'),
+    ({'nodes': [{'name': 'a@h', 'address': 'a b'}], 'cookie': 'x' * 32}, 'nodes[0].address=a b... must be an IP'),
 ])
 def test_module_bad_input_names_the_option(args, expected):
     code, out = run_module(args)

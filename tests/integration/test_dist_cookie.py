@@ -10,6 +10,8 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import 
 from tests.support.otp import Node, random_cookie
 from tests.support.tools import run_ansible_module
 
+STRONG = 'Zq8-vW3.kP9_xL2~mN7-bR4.tY6_cH1~jD5'
+
 
 def call(node, cookie, module, function, *args):
     conn = node.connect(cookie=cookie.encode())
@@ -77,8 +79,17 @@ def test_a_per_peer_cookie_lets_one_peer_in_and_leaves_the_default(pair, epmd):
 @pytest.mark.parametrize('args,expected', [
     ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32}, 'one of the following is required: new_cookie, new_cookie_file'),
     ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': 'é' * 32}, 'new_cookie: bad characters'),
-    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': 'y' * 32, 'peer': 'nohost'}, 'peer: '),
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': STRONG, 'peer': 'nohost'}, 'peer: '),
     ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie_file': '/nonexistent'}, 'new_cookie_file: cannot read'),
+    # the node role's rule: a weak new cookie is refused before any connection
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': 'monster'}, 'new_cookie is weak (it has 7 characters'),
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': 'y' * 40}, 'new_cookie is weak (it uses one character'),
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': ''}, 'new_cookie is empty'),
+    ({'node': 'a@127.0.0.1', 'cookie': '', 'new_cookie': STRONG}, 'cookie is empty'),
+    ({'node': 'a@' + 'h' * 300, 'cookie': 'x' * 32, 'new_cookie': STRONG}, 'node is 302 characters'),
+    ({'host': 'h' * 300, 'port': 9100, 'cookie': 'x' * 32, 'new_cookie': STRONG}, 'must be an IP address or a host'),
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': STRONG, 'timeout': 'inf'}, 'timeout=inf must be'),
+    ({'node': 'a@127.0.0.1', 'cookie': 'x' * 32, 'new_cookie': STRONG, 'timeout': 1e9}, 'at most 3600'),
 ])
 def test_bad_input_names_the_option(args, expected):
     code, out = run_ansible_module('beamsec.cluster.dist_cookie', args)
@@ -86,7 +97,7 @@ def test_bad_input_names_the_option(args, expected):
 
 
 def test_a_node_that_is_down_is_reported_within_the_timeout(epmd):
-    args = {'node': 'gone@127.0.0.1', 'epmd_port': epmd.port, 'cookie': 'x' * 32, 'new_cookie': 'y' * 32,
+    args = {'node': 'gone@127.0.0.1', 'epmd_port': epmd.port, 'cookie': 'x' * 32, 'new_cookie': STRONG,
             'timeout': 2}
     code, out = run_ansible_module('beamsec.cluster.dist_cookie', args)
     assert code != 0 and result(out)['outcome'] == 'not_registered' and 'Traceback' not in out

@@ -57,7 +57,7 @@ def test_cookie_never_shows_in_verbose_output(extra_vars, plain_node):
 
 @pytest.mark.parametrize('extra,expected', [
     ({}, "node: node 'justaname' is not of the form 'name@host'"),
-    ({'bad_node': 'a@b', 'bad_timeout': -1}, 'timeout=-1.0 must be a positive number'),
+    ({'bad_node': 'a@b', 'bad_timeout': -1}, 'timeout=-1.0 must be a number of seconds above 0'),
 ])
 def test_bad_input_names_the_option(extra, expected):
     result = run_playbook('bad_input.yml', extra)

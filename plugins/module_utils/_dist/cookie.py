@@ -43,6 +43,28 @@ def read_cookie_file(path):
     return parse_cookie(raw), warning
 
 
+# Cookies that ship as defaults somewhere (and so are tried first), in lower case.
+KNOWN_DEFAULTS = ('monster', 'rabbit', 'riak', 'ejabberd', 'secret', 'nocookie', 'cookie', 'erlang', 'changeme',
+                  'couchdb', 'emqxsecretcookie')
+MIN_LENGTH = 32
+
+
+def cookie_weakness(cookie, min_length=MIN_LENGTH):
+    """Why a cookie is weak, or '' when it is not: the one rule the node role and dist_cookie apply."""
+    text = cookie.decode('latin-1') if isinstance(cookie, bytes) else str(cookie)
+    classes = sum(1 for test in (str.islower, str.isupper, str.isdigit) if any(test(c) for c in text))
+    classes += any(not c.isalnum() for c in text)
+    if len(text) < int(min_length):
+        return 'it has %d characters, fewer than %s' % (len(text), min_length)
+    if not all('!' <= c <= '~' for c in text):
+        return 'it has a space or a character that is not printable ASCII'
+    if text.lower() in KNOWN_DEFAULTS:
+        return 'it is a known default'
+    if classes < 2:
+        return 'it uses one character class (use two of lower case, upper case, digits, others)'
+    return ''
+
+
 def random_cookie():
     """A cookie no node has: 256 bits of randomness."""
     return secrets.token_urlsafe(32).encode('ascii')

@@ -11,7 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
+import re
 import ssl
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
@@ -41,8 +43,38 @@ CONNECTION_SPEC = dict(
 MUTUALLY_EXCLUSIVE = [('cookie', 'cookie_file')]
 
 
+MAX_TIMEOUT = 3600.0  # one probe's deadline; a longer one is a typo, not a plan
+MAX_HOST = 253  # a DNS name's length; an address is shorter
+MAX_ATOM = 255  # node names and cookies are atoms
+_HOST = re.compile(r'^[A-Za-z0-9._:%-]+$')
+
+
 class ParamError(ValueError):
     pass
+
+
+def check_timeout(value, key='timeout'):
+    """A finite, positive number of seconds, at most MAX_TIMEOUT."""
+    if value is None or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise ParamError('%s=%s must be a number of seconds above 0 and at most %d' % (key, value, MAX_TIMEOUT))
+
+
+def check_host(value, key):
+    """An IP address or a host name: ASCII, at most MAX_HOST characters."""
+    if value is not None and (len(value) > MAX_HOST or not _HOST.match(value)):
+        raise ParamError('%s=%s... must be an IP address or a host name of at most %d characters'
+                         % (key, value[:40], MAX_HOST))
+
+
+def check_node(value, key):
+    """name@host, an atom (at most MAX_ATOM characters) whose host part is a host."""
+    try:
+        dummy, host = split_node(value)
+    except ValueError as exc:
+        raise ParamError('%s: %s; write it as name@host, e.g. app@10.0.0.5' % (key, exc))
+    if len(value) > MAX_ATOM:
+        raise ParamError('%s is %d characters: a node name is an atom of at most %d' % (key, len(value), MAX_ATOM))
+    check_host(host, key + ' (its host part)')
 
 
 def _check_port(params, key):
@@ -55,21 +87,16 @@ def connect_kwargs(params, cookie_required=True):
     """(kwargs for node.connect_node/probe, cookie_source, warnings)."""
     node = params.get('node')
     if node:
-        try:
-            split_node(node)
-        except ValueError as exc:
-            raise ParamError('node: %s; write it as name@host, e.g. app@10.0.0.5' % exc)
+        check_node(node, 'node')
     elif not (params.get('host') and params.get('port')):
         raise ParamError('set node (name@host, looked up in EPMD), or host and port for an EPMD-less node')
+    check_host(params.get('host'), 'host')
+    check_host(params.get('tls_server_name'), 'tls_server_name')
     _check_port(params, 'port')
     _check_port(params, 'epmd_port')
-    if params['timeout'] <= 0:
-        raise ParamError('timeout=%s must be a positive number of seconds' % params['timeout'])
+    check_timeout(params['timeout'])
     if params.get('probe_name'):
-        try:
-            split_node(params['probe_name'])
-        except ValueError as exc:
-            raise ParamError('probe_name: %s' % exc)
+        check_node(params['probe_name'], 'probe_name')
 
     cookie, source, warnings = cookie_from(params, cookie_required)
 
@@ -104,11 +131,18 @@ def tls_from(params):
 def cookie_from(params, cookie_required=True, prefix=''):
     """(cookie bytes, its source, warnings) from the cookie/cookie_file options."""
     warnings = []
+    if params.get('cookie') == '' or params.get('cookie_file') == '':
+        # an unset vault variable, say: never a random cookie in its place
+        raise ParamError('%s%s is empty: give the cookie, or leave the option out'
+                         % (prefix, 'cookie' if params.get('cookie') == '' else 'cookie_file'))
     if params.get('cookie'):
         try:
             cookie = parse_cookie(params['cookie'].encode('utf-8'))
         except CookieError as exc:
             raise ParamError(prefix + 'cookie: %s' % exc)
+        if len(cookie) > MAX_ATOM:
+            raise ParamError('%scookie is %d characters: a cookie is an atom of at most %d'
+                             % (prefix, len(cookie), MAX_ATOM))
         source = 'cookie'
     elif params.get('cookie_file'):
         try:
