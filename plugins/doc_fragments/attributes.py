@@ -19,3 +19,14 @@ attributes:
     support: none
     description: Nothing to diff.
 '''
+
+    # Every module that talks to nodes: module_defaults for group/beamsec.cluster.dist sets the shared
+    # connection options (timeout, TLS files, cookie_file) once.
+    ACTION_GROUP = r'''
+attributes:
+  action_group:
+    description: Use C(group/beamsec.cluster.dist) in C(module_defaults) to set the shared options once.
+    support: full
+    membership:
+      - beamsec.cluster.dist
+'''

@@ -150,6 +150,7 @@ options:
     default: true
 extends_documentation_fragment:
   - beamsec.cluster.attributes.INFO_MODULE
+  - beamsec.cluster.attributes.ACTION_GROUP
 author: beamsec.cluster maintainers (@beamsec)
 '''
 

@@ -26,6 +26,7 @@ author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
   - beamsec.cluster.attributes.INFO_MODULE
+  - beamsec.cluster.attributes.ACTION_GROUP
 options:
   expect:
     description:

@@ -24,6 +24,7 @@ description:
 author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.dist
+  - beamsec.cluster.attributes.ACTION_GROUP
 options:
   new_cookie:
     description:

@@ -18,6 +18,7 @@ description:
 author: beamsec.cluster maintainers (@beamsec)
 extends_documentation_fragment:
   - beamsec.cluster.attributes.INFO_MODULE
+  - beamsec.cluster.attributes.ACTION_GROUP
 options:
   host:
     description: Address of the host whose EPMD to ask.

@@ -64,3 +64,9 @@ def test_bad_input_names_the_option(extra, expected):
     assert result.returncode != 0
     assert expected in result.stdout
     assert 'Traceback' not in result.stdout + result.stderr
+
+
+def test_module_defaults_set_the_shared_options_once(extra_vars):
+    result = run_playbook('module_defaults.yml', extra_vars)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert extra_vars['plain_cookie'] not in result.stdout + result.stderr
