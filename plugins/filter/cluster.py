@@ -201,12 +201,12 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir=None, cookies
     nodes = []
     for member in members:
         host_vars = hostvars[member['host']]
-        settings = node_settings(host_vars)
+        settings = node_settings(host_vars, topology, inventory_dir, member['host'])
         epmdless = settings['epmdless']
         low = int(_value(host_vars, 'beamsec_dist_port_min', 9100))
         cookie = _value(host_vars, 'beamsec_cookie', '') if cookies else None
         if cookies and not cookie:
-            cookie = _read(node_settings(host_vars, topology, inventory_dir, member['host'])['cookie_store'])
+            cookie = _read(settings['cookie_store'])
         addresses = [member['public_address']] if member['public_address'] else []
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,

@@ -151,8 +151,6 @@ def main():
         module.warn(warning)
     scope = peer or 'default'
     new = new.decode('ascii')
-    if len(new) > 255:
-        module.fail_json(msg='new_cookie is %d characters: an atom holds at most 255' % len(new), scope=scope)
     weakness = cookie_weakness(new)
     if weakness and not module.params['allow_weak']:
         module.fail_json(msg='new_cookie is weak (%s): use a strong one (the node role generates 52 characters), '

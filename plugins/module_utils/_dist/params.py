@@ -140,9 +140,6 @@ def cookie_from(params, cookie_required=True, prefix=''):
             cookie = parse_cookie(params['cookie'].encode('utf-8'))
         except CookieError as exc:
             raise ParamError(prefix + 'cookie: %s' % exc)
-        if len(cookie) > MAX_ATOM:
-            raise ParamError('%scookie is %d characters: a cookie is an atom of at most %d'
-                             % (prefix, len(cookie), MAX_ATOM))
         source = 'cookie'
     elif params.get('cookie_file'):
         try:
@@ -156,5 +153,7 @@ def cookie_from(params, cookie_required=True, prefix=''):
         raise ParamError('set cookie (vault it) or cookie_file (a path on the host that runs this module)')
     else:
         cookie, source = random_cookie(), 'random'
-
+    if len(cookie) > MAX_ATOM:  # from either option
+        raise ParamError('%s%s is %d characters: a cookie is an atom of at most %d'
+                         % (prefix, source, len(cookie), MAX_ATOM))
     return cookie, source, warnings
