@@ -1,7 +1,9 @@
 """The node role for every combination of flavour x TLS x EPMD mode x address family x
 distribution on/off x topology, on stand-in hosts: this machine in a network namespace of
 its own (a veth pair with 10.77.0.1 and fd77::1), in check mode with --diff, systemd stubbed
-(tests/support/stub/systemctl; this machine has none). Every combination either renders the
+(tests/support/stub/systemctl; this machine has none), modules run by a fork server
+(tests/support/connection_plugins/module_server.py), filter and test plugins loaded before the first
+fork (tests/support/callback_plugins/warm_plugins.py). Every combination either renders the
 files its flavour reads, checked line by line, or is refused by a validation task naming the
 variable. The boolean settings are spelt every way -e and INI files spell them."""
 
@@ -22,6 +24,7 @@ from tests.support.tools import tool
 HERE = Path(__file__).parent
 PLAYBOOK = HERE / 'playbooks' / 'render_node.yml'
 STUB = HERE.parent / 'support' / 'stub'
+CONNECTIONS = HERE.parent / 'support' / 'connection_plugins'
 ADDRESSES = {'inet': '10.77.0.1', 'inet6': 'fd77::1'}
 ERL_IP = {'inet': '{10,77,0,1}', 'inet6': '{64887,0,0,0,0,0,0,1}'}
 HUB = '10.77.0.9'
@@ -29,6 +32,10 @@ HUB = '10.77.0.9'
 TRUE = [True, 'true', 'True', 'yes', '1', 'on']
 FALSE = [False, 'false', 'False', 'no', '0', 'off']
 NETNS = '''mount -t sysfs sysfs /sys
+# modules run in children of one fork server (a Python per module run was 90 % of the time)
+"$PYTHON" "$SERVER" "$BEAMSEC_MODULE_SERVER" & server=$!
+trap 'kill $server' EXIT
+for i in $(seq 100); do [ -S "$BEAMSEC_MODULE_SERVER" ] && break; sleep 0.1; done
 ip link set lo up
 ip link add t0 type veth peer name t1
 ip addr add 10.77.0.1/24 dev t0
@@ -41,7 +48,7 @@ ip link set t1 up
 cd "$ANSIBLE_CACHE_PLUGIN_CONNECTION"
 for seed in *seed; do for host in $HOSTS; do cp "$seed" "${seed%seed}$host"; done; done
 cd - >/dev/null
-exec "$@"
+"$@"
 '''
 
 # the node role's tasks that write a file, by the file's name
@@ -122,11 +129,15 @@ def matrix(tmp_path_factory):
     inventory = work / 'inventory.yml'
     inventory.write_text(yaml.safe_dump({'all': {
         'children': groups,
-        'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}))
+        'vars': {'ansible_connection': 'module_server', 'ansible_python_interpreter': sys.executable}}}))
     env = dict(os.environ, PATH='%s:%s' % (STUB, os.environ['PATH']), ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
                ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='1', ANSIBLE_FORKS='16', ANSIBLE_CACHE_PLUGIN='jsonfile',
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(work / 'facts'), ANSIBLE=tool('ansible'),
-               INVENTORY=str(inventory), HOSTS=' '.join(hosts))
+               INVENTORY=str(inventory), HOSTS=' '.join(hosts), ANSIBLE_CONNECTION_PLUGINS=str(CONNECTIONS),
+               ANSIBLE_CALLBACK_PLUGINS=str(HERE.parent / 'support' / 'callback_plugins'),
+               ANSIBLE_CALLBACKS_ENABLED='warm_plugins',
+               PYTHON=sys.executable, SERVER=str(CONNECTIONS / 'module_server.py'),
+               BEAMSEC_MODULE_SERVER=str(work / 'modules.sock'))
     result = subprocess.run(
         ['unshare', '--net', '--mount', 'sh', '-ec', NETNS, 'netns',
          tool('ansible-playbook'), '-i', str(inventory), '--check', '--diff', str(PLAYBOOK)],
