@@ -9,7 +9,7 @@ export ANSIBLE_CONNECTION_PLUGINS := $(abspath lab/connection_plugins)
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := .cache/lab/inventory.yml
 
-.PHONY: deps test checks unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link
+.PHONY: deps test checks unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link ee ee-verify
 
 deps:
 	@scripts/install-deps.sh
@@ -83,6 +83,13 @@ lab-image: deps
 
 molecule: deps link
 	$(VENV)/bin/molecule test --all
+
+## The execution environment (execution-environment.yml) on the lab's base image, and verify.yml run from it
+ee: deps
+	scripts/ee.sh build
+
+ee-verify: deps
+	scripts/ee.sh verify
 
 build:
 	ansible-galaxy collection build --force --output-path .cache/dist .

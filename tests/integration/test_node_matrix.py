@@ -77,8 +77,9 @@ def case_id(flavour, tls, epmd, family, distribution, topology):
 
 
 def release(root):
-    """The shape of a mix release the role hardens: bin/<name>, lib/ssl-*, releases/<vsn>/env.sh, COOKIE."""
-    for directory in ('bin', 'lib/ssl-10.9', 'releases/0.1.0'):
+    """The shape of a mix release the role hardens: bin/<name>, lib/ssl-*, releases/<vsn>/env.sh, COOKIE, and a tmp/
+    that exists before the node's user does (check mode must not chown it to a user it has not made)."""
+    for directory in ('bin', 'lib/ssl-10.9', 'releases/0.1.0', 'tmp'):
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / 'bin' / 'app').write_text('#!/bin/sh\n')
     (root / 'releases' / 'start_erl.data').write_text('13.2 0.1.0\n')
@@ -95,6 +96,8 @@ def matrix(tmp_path_factory):
     ca = CA(work / 'pki')
     cert, key = ca.issue('node', hosts=tuple(ADDRESSES.values()) + (HUB,), ip_as_dns=True)
     root = release(work / 'release')
+    home = work / 'home'  # a home that exists, for a user that does not yet
+    home.mkdir()
     hosts, groups, cases = {}, {}, {}
     for index, combination in enumerate(COMBINATIONS):
         flavour, tls, epmd, family, distribution, topology = combination
@@ -111,7 +114,7 @@ def matrix(tmp_path_factory):
             'beamsec_cookie_store': str(work / 'store' / 'cookie'),
             'beamsec_tls_ca_cert': str(ca.cert_path), 'beamsec_tls_node_cert': str(cert),
             'beamsec_tls_node_key': str(key), 'beamsec_release_root': root, 'beamsec_release_name': 'app',
-            'beamsec_rabbitmq_mnesia_base': str(work / 'mnesia'),
+            'beamsec_rabbitmq_mnesia_base': str(work / 'mnesia'), 'beamsec_node_home': str(home),
         }
         cases[name]['hidden'] = hosts[name]['beamsec_hidden'] in TRUE
         # a tenant's cluster has a one-way hub: the tenant's firewall admits it alone

@@ -40,6 +40,7 @@ DOCUMENTATION = """
         - connection_pipelining
 """
 
+import atexit
 import json
 import re
 import shlex
@@ -103,6 +104,7 @@ def _run(conn):
         import traceback
         traceback.print_exc()
         code = 1
+    atexit._run_exitfuncs()  # pylint: disable=protected-access  # what the module registered (its tmpdir's removal)
     sys.stdout.flush()
     sys.stderr.flush()
     results = []
