@@ -13,9 +13,10 @@ ee=localhost/beamsec-ee:latest
 work=$root/.cache/ee
 
 build() {
-  rm -rf "$work" && mkdir -p "$work/dist" "$work/collections/ansible_collections"
+  rm -rf "$work" && mkdir -p "$work/dist" "$work/collections/ansible_collections" "$work/certs"
+  cp /etc/ssl/certs/ca-certificates.crt "$work/certs/"
   ansible-galaxy collection build --force --output-path "$work/dist" . >/dev/null
-  ansible-galaxy collection install --offline --no-deps -p "$work/collections" "$work"/dist/beamsec-cluster-*.tar.gz >/dev/null
+  ansible-galaxy collection install --offline --no-deps --force -p "$work/collections" "$work"/dist/beamsec-cluster-*.tar.gz >/dev/null
   site=$("$venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
   for collection in community/crypto containers/podman; do
     mkdir -p "$work/collections/ansible_collections/$(dirname $collection)"
@@ -38,13 +39,16 @@ verify() {
   podman system service --time=0 "unix://$socket" & service=$!
   trap 'kill $service' EXIT
   for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
+  # the lab is reached with podman exec: the EE plus a podman client (the lab's seat only, not the EE)
+  printf 'FROM %s\nUSER root\nRUN apt-get update && apt-get install -y --no-install-recommends podman\n' "$ee" |
+    podman build -q -t localhost/beamsec-ee-lab:latest -f - "$work" >/dev/null
   # the inventory's paths (cookie store, reports) are absolute: the same path inside
   podman run --rm --user 0 --network none \
     -v "$socket:/run/podman/podman.sock" -v "$root/.cache/lab:$root/.cache/lab" \
     -v "$root/lab/connection_plugins:/lab/connection_plugins:ro" \
     -e ANSIBLE_CONNECTION_PLUGINS=/lab/connection_plugins -e ANSIBLE_PIPELINING=true \
     -e ANSIBLE_PODMAN_EXTRA_ARGS="--remote --url unix:///run/podman/podman.sock" \
-    "$ee" ansible-playbook -i "$inventory" beamsec.cluster.verify
+    --entrypoint ansible-playbook localhost/beamsec-ee-lab:latest -i "$inventory" beamsec.cluster.verify
 }
 
 "${1:?build or verify}"
