@@ -23,8 +23,9 @@ from tests.support.tools import tool
 
 HERE = Path(__file__).parent
 PLAYBOOK = HERE / 'playbooks' / 'render_node.yml'
-STUB = HERE.parent / 'support' / 'stub'
-CONNECTIONS = HERE.parent / 'support' / 'connection_plugins'
+SUPPORT = HERE.parent / 'support'
+STUB = SUPPORT / 'stub'
+CONNECTIONS = SUPPORT / 'connection_plugins'
 ADDRESSES = {'inet': '10.77.0.1', 'inet6': 'fd77::1'}
 ERL_IP = {'inet': '{10,77,0,1}', 'inet6': '{64887,0,0,0,0,0,0,1}'}
 HUB = '10.77.0.9'
@@ -137,7 +138,7 @@ def matrix(tmp_path_factory):
                ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='1', ANSIBLE_FORKS='16', ANSIBLE_CACHE_PLUGIN='jsonfile',
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(work / 'facts'), ANSIBLE=tool('ansible'),
                INVENTORY=str(inventory), HOSTS=' '.join(hosts), ANSIBLE_CONNECTION_PLUGINS=str(CONNECTIONS),
-               ANSIBLE_CALLBACK_PLUGINS=str(HERE.parent / 'support' / 'callback_plugins'),
+               ANSIBLE_CALLBACK_PLUGINS=str(SUPPORT / 'callback_plugins'),
                ANSIBLE_CALLBACKS_ENABLED='warm_plugins',
                PYTHON=sys.executable, SERVER=str(CONNECTIONS / 'module_server.py'),
                BEAMSEC_MODULE_SERVER=str(work / 'modules.sock'))
