@@ -61,6 +61,7 @@ WRITES = {"The node's vm.args": 'vm.args', "The node's environment file": 'env',
           'Listener and cluster formation, in a conf.d file of their own': 'rabbitmq.conf',
           'The tenants file (no secret in it)': 'tenants.json'}
 FLAVOURS = ('erlang', 'elixir', 'rabbitmq')
+USERS = {'erlang': 'beam', 'elixir': 'beam', 'rabbitmq': 'rabbitmq'}
 COMBINATIONS = list(itertools.product(FLAVOURS, (False, True), ('socket', 'none'), ('inet', 'inet6'),
                                       (True, False), ('mesh', 'hub_and_spoke')))
 
@@ -238,8 +239,14 @@ def check_epmd_and_firewall(case, rendered):
         assert not dropin
     ruleset = rendered['nftables.nft']
     ports = '9100' if case['epmd'] == 'none' else '4369, 9100'
+    # every local account but root and the node's user is turned away; every source is rate-limited
+    lines = [line.strip() for line in ruleset.splitlines()]
+    local = [line for line in lines if 'meta skuid' in line]
+    assert len(local) == 1 and local[0].startswith('fib daddr type local tcp dport { 4369, 9100 } ct state new')
+    assert local[0].endswith('counter reject with tcp reset') and '{ root, %s }' % USERS[case['flavour']] in local[0]
+    assert len([line for line in lines if 'limit rate over 10/second burst 50 packets } jump flood' in line]) == 2
     if not case['distribution']:
-        assert 'saddr' not in ruleset
+        assert not [line for line in lines if 'saddr {' in line and line.endswith('accept')]
     elif case['topology'] == 'hub_and_spoke':
         assert 'ip saddr { %s } tcp dport { %s } accept' % (HUB, ports) in ruleset and address not in ruleset
     else:

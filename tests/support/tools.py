@@ -20,3 +20,11 @@ def run_ansible_module(module, args, check=False):
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
     return result.returncode, result.stdout + result.stderr
+
+
+def render_ruleset(dest, peers, node_user, local_users=(), rate=10, burst=50):
+    """The node role's nftables template rendered to dest, as its firewall concern would render it."""
+    extra = {'node_firewall_peers': list(peers), 'beamsec_node_user': node_user, 'beamsec_local_users': list(local_users),
+             'beamsec_firewall_rate': rate, 'beamsec_firewall_burst': burst, 'dest': str(dest)}
+    subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_firewall.yml'),
+                    '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)

@@ -1,0 +1,76 @@
+"""The node role's firewall, loaded into network namespaces of this test's own: a real EPMD and a real OTP
+node in one (10.78.0.1), a peer in the other (10.78.0.2). Local accounts other than root and the node's
+user get a reset from EPMD and the node on every local address; a peer that reconnects at a normal pace
+is never limited; a source that floods is dropped past the rate and recorded with its address."""
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from tests.support.netns import NODE, NODE_IP, PEER, PEER_IP, node_and_peer, run_in as netns
+from tests.support.tools import render_ruleset
+
+RATE, BURST = 10, 20
+# one connection; exit 0 if it was accepted
+PROBE = '''
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), float(sys.argv[3]))
+s.close()
+'''
+# count accepted connections of N attempts at a given pace
+ATTEMPTS = '''
+import socket, sys, time
+host, port, count, pause, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+accepted = 0
+started = time.monotonic()
+for _ in range(count):
+    try:
+        socket.create_connection((host, port), timeout).close()
+        accepted += 1
+    except OSError:
+        pass
+    time.sleep(pause)
+print(accepted, time.monotonic() - started)
+'''
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    if os.geteuid() != 0 or not shutil.which('nft') or not shutil.which('ip'):
+        pytest.skip('needs root, nft and ip for network namespaces of its own')
+    ruleset = tmp_path_factory.mktemp('firewall') / 'beamsec.nft'
+    render_ruleset(ruleset, peers=[PEER_IP], node_user='daemon', local_users=['bin'], rate=RATE, burst=BURST)
+    with node_and_peer('not-a-secret-the-test-node-only', ruleset):
+        yield ruleset
+
+
+def reaches(user, address, port):
+    argv = ["/usr/bin/python3", "-c", PROBE, address, str(port), "2"]  # a Python every account may run
+    if user != 'root':
+        argv = ['runuser', '-u', user, '--'] + argv
+    return netns(NODE, *argv, check=False).returncode == 0
+
+
+@pytest.mark.parametrize('address, port', [('127.0.0.1', 4369), (NODE_IP, 4369), (NODE_IP, 9100)])
+def test_local_accounts(lab, address, port):
+    assert reaches('root', address, port)
+    assert reaches('daemon', address, port)  # the node's user
+    assert reaches('bin', address, port)  # beamsec_local_users
+    assert not reaches('nobody', address, port)
+
+
+def test_a_peer_at_a_normal_pace_is_never_limited_and_a_flood_is_dropped_and_recorded(lab):
+    # 30 connections at ~6 a second: more than the burst, below the rate
+    accepted, dummy = netns(PEER, sys.executable, '-c', ATTEMPTS, NODE_IP, '4369', '30', '0.15', '1').stdout.split()
+    assert int(accepted) == 30
+    assert 'elements' not in netns(NODE, 'nft', 'list', 'set', 'inet', 'beamsec', 'flooders4').stdout
+    time.sleep(BURST / RATE)  # the bucket refills
+    # as fast as it can: a dropped attempt costs it 50 ms, so at most ~115 of 300 can get through at 10 a second
+    accepted, elapsed = netns(PEER, sys.executable, '-c', ATTEMPTS, NODE_IP, '4369', '300', '0', '0.05').stdout.split()
+    assert int(accepted) <= BURST + RATE * float(elapsed) + 5, (accepted, elapsed)
+    assert int(accepted) < 150, (accepted, elapsed)
+    flooders = netns(NODE, 'nft', 'list', 'set', 'inet', 'beamsec', 'flooders4').stdout
+    assert PEER_IP in flooders and 'packets' in flooders, flooders
