@@ -8,7 +8,6 @@ Usage (root): python benchmarks/knock_rate.py [DURATION]   (default 5 s)
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,9 +41,9 @@ def measure(label, ruleset, duration):
     with node_and_peer('the-benchmark-node-cookie-not-a-secret', ruleset):
         out = run_in(PEER, sys.executable, __file__, '--attack', str(duration), timeout=duration + 60).stdout.split()
     answered, tried, elapsed = int(out[0]), int(out[1]), float(out[2])
-    print('%-34s %7.1f rejected handshakes/s (%d of %d attempts in %.1f s)' % (label, answered / elapsed, answered,
-                                                                             tried, elapsed))
-    return answered / elapsed
+    rate = answered / elapsed
+    print('%-34s %7.1f rejected handshakes/s (%d of %d attempts in %.1f s)' % (label, rate, answered, tried, elapsed))
+    return rate
 
 
 def main():

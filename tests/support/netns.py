@@ -41,7 +41,7 @@ def node_and_peer(cookie, ruleset=None):
              '-kernel', 'inet_dist_listen_min', str(DIST_PORT), '-kernel', 'inet_dist_listen_max', str(DIST_PORT),
              '-kernel', 'inet_dist_use_interface', '{%s}' % NODE_IP.replace('.', ',')],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for _ in range(100):
+        for dummy in range(100):
             if run_in(NODE, 'ss', '-Hltn', 'sport = :%d' % DIST_PORT).stdout.strip():
                 break
             time.sleep(0.1)
