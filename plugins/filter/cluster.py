@@ -195,6 +195,17 @@ def _read(path):
                                  'to generate %s (%s)' % (path, exc.strerror))
 
 
+# what a local account tries first: EPMD and the node on loopback, IPv4 and IPv6
+LOOPBACK = ['127.0.0.1', '::1']
+
+
+def _exposed(exposed, public, private):
+    """The addresses an exposure probe tries: an outsider's (public, or all) or a local account's (its own host's)."""
+    if exposed == 'public':
+        return public
+    return (LOOPBACK if exposed == 'local' else []) + public + [private]
+
+
 def verify_nodes(members, hostvars, topology='mesh', inventory_dir=None, cookies=True, exposed='public', cookie_dir=None):
     """cluster_verify's nodes option: each member with its cookie (given, or the generated one the cookie
     role keeps on the controller) and what is expected of it."""
@@ -210,7 +221,7 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir=None, cookies
         addresses = [member['public_address']] if member['public_address'] else []
         node = {
             'name': member['node'], 'address': member['address'], 'port': low if epmdless else None,
-            'public_addresses': addresses + ([member['address']] if exposed == 'all' else []),
+            'public_addresses': _exposed(exposed, addresses, member['address']),
             'expect': {'connect_all': settings['connect_all'],
                        # unset, the role writes nothing and net_kernel does what facts reads it does
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', AUTO_CONNECT_DEFAULT),

@@ -33,8 +33,8 @@ options:
     required: true
   hostvars:
     description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view), each one-way hub's
-      C(beamsec_hub_view) and each outsider's C(beamsec_outsider_view) (registered
-      M(beamsec.cluster.cluster_verify) results).
+      C(beamsec_hub_view), each node's C(beamsec_local_view) (an unprivileged account's probes of its own host)
+      and each outsider's C(beamsec_outsider_view) (registered M(beamsec.cluster.cluster_verify) results).
     type: dict
     required: true
   outsiders:
@@ -123,6 +123,24 @@ def outsider_findings(outsider_views):
     return found
 
 
+def local_findings(members, local_views):
+    """An unprivileged account's exposure probes of its own host: nothing may answer it either."""
+    found = []
+    for member in members:
+        view = local_views.get(member['host']) or {}
+        if not view or view.get('skipped'):  # a host the play never reached: peer_findings says so
+            continue
+        seat = '%s@%s' % ((view.get('summary') or {}).get('seat', 'local'), member['host'])
+        if 'findings' not in view:  # the probe did not run at all: say why
+            found.append(_finding(member['node'], 'local_epmd', seat, 'a probe', 'error', False, view.get('msg')))
+        for probe in view.get('findings') or ():
+            check = {'exposure_epmd': 'local_epmd', 'exposure_dist': 'local_dist'}.get(probe['check'], 'local_epmd')
+            found.append(_finding(probe['node'], check, seat, 'blocked', probe['observed'], probe['outcome'] == 'ok',
+                                  probe.get('detail') if probe['check'] == 'exposure' else None,
+                                  (probe.get('detail') or '').split(' ')[-1]))
+    return found
+
+
 def _summary(findings, base):
     by_check = {}
     for found in findings:
@@ -204,9 +222,12 @@ def verify_report(verified, members, hostvars, outsiders=(), topology='mesh'):
     peer_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_hub_view' if m.get('one_way')
                                          else 'beamsec_peer_view') for m in members}
     outsider_views = {o: _registered(hostvars, o, 'beamsec_outsider_view') for o in outsiders or ()}
+    local_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_local_view') for m in members}
     findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
-    findings += peer_findings(members, peer_views, topology) + outsider_findings(outsider_views)
-    vantage = ['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view) + sorted(outsider_views)
+    locals_ = local_findings(members, local_views)
+    findings += peer_findings(members, peer_views, topology) + locals_ + outsider_findings(outsider_views)
+    vantage = (['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view)
+               + sorted({f['vantage'] for f in locals_}) + sorted(outsider_views))
     summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))
     if topology == 'hub_and_spoke':
         summary['isolation_coverage'] = tenant_coverage(members, findings)

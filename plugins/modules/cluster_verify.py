@@ -144,6 +144,14 @@ options:
       - From 1 to 1024.
     type: int
     default: 64
+  run_as:
+    description:
+      - Probe from this local account's seat (e.g. C(nobody)) instead of the module's own. The module, which must
+        run as root, forks a child that drops to the account's uid and gid, without supplementary groups, and runs
+        the probes there; the host's firewall then judges them as it judges that account's own tools.
+      - Only O(checks=[exposure]), and no cookie; an unprivileged seat is probed with nothing it could not have.
+        List the node's own addresses (loopback, private, public) in O(nodes[].public_addresses).
+    type: str
   fail_on_violation:
     description: Fail the task when a finding is a violation.
     type: bool
@@ -220,11 +228,14 @@ summary:
 '''
 
 import ipaddress
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import (
     CONNECTION_SPEC, ParamError, check_host, check_node, check_timeout, cookie_from, tls_from)
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import CHECKS, VIOLATION, verify
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.seat import SeatError, run_as
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import (
+    CHECKS, VIOLATION, exposure_jobs, summarise, verify)
 
 MAX_CONCURRENCY = 1024  # threads; more only costs memory
 EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_connect=dict(type='str'),
@@ -245,6 +256,7 @@ ARGUMENT_SPEC = dict(
     topology=dict(type='str', choices=['mesh', 'hub_and_spoke', 'none'], default='mesh'),
     hubs=dict(type='list', elements='str', default=[]),
     concurrency=dict(type='int', default=64),
+    run_as=dict(type='str'),
     fail_on_violation=dict(type='bool', default=True),
 )
 
@@ -283,6 +295,34 @@ def node_specs(params):
     return specs, warnings
 
 
+def check_seat(params):
+    """run_as probes only what an unprivileged account could try by itself."""
+    if not params['run_as']:
+        return
+    if set(params['checks']) != {'exposure'}:
+        raise ParamError('run_as=%s runs only checks: [exposure] (an unprivileged seat holds no cookie, '
+                         'certificate or facts of the node); got checks: %s' % (params['run_as'], params['checks']))
+    if params['cookie'] is not None or params['cookie_file'] or any(
+            spec.get('cookie') is not None or spec.get('cookie_file') for spec in params['nodes']):
+        raise ParamError('run_as=%s: give no cookie or cookie_file (the exposure probes present a random cookie)'
+                         % params['run_as'])
+
+
+def seat_verify(params, specs, **kwargs):
+    """verify() from params['run_as']'s seat: in a child as that account, bounded by the probes' own time."""
+    started = time.monotonic()
+    rounds = 2 + exposure_jobs(specs) // params['concurrency']
+    try:
+        findings, summary = run_as(params['run_as'], lambda: verify(specs, None, **kwargs),
+                                   params['timeout'] * rounds + 5)
+    except SeatError as exc:
+        findings = [{'node': '*', 'check': 'exposure', 'expected': 'probes as %s' % params['run_as'],
+                     'observed': 'error', 'outcome': VIOLATION, 'detail': str(exc)}]
+        summary = summarise(findings, specs, [], started)
+    summary['seat'] = params['run_as']
+    return findings, summary
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[('cookie', 'cookie_file')],
                            supports_check_mode=True)
@@ -295,6 +335,7 @@ def main():
             raise ParamError('nodes is empty: a run that checks no node proves nothing; give the cluster\'s nodes '
                              '(e.g. groups.beam_nodes | beamsec.cluster.cluster_members(hostvars) | '
                              'beamsec.cluster.verify_nodes(hostvars))')
+        check_seat(params)
         specs, node_warnings = node_specs(params)
         own = all(s.get('cookie_bytes') for s in specs)
         # exposure and wrong_cookie probes present a random cookie: they need none
@@ -307,9 +348,12 @@ def main():
         module.fail_json(msg=str(exc))
     for warning in warnings:
         module.warn(warning)
-    findings, summary = verify(specs, cookie, tls=tls, no_cert_tls=no_cert, checks=params['checks'],
-                               topology=params['topology'], hubs=params['hubs'], timeout=params['timeout'],
-                               concurrency=params['concurrency'])
+    kwargs = dict(tls=tls, no_cert_tls=no_cert, checks=params['checks'], topology=params['topology'],
+                  hubs=params['hubs'], timeout=params['timeout'], concurrency=params['concurrency'])
+    if params['run_as']:
+        findings, summary = seat_verify(params, specs, **kwargs)
+    else:
+        findings, summary = verify(specs, cookie, **kwargs)
     msg = '%d nodes, %d findings, %d violations' % (summary['nodes'], summary['findings'], summary['violations'])
     if summary['violations'] and params['fail_on_violation']:
         bad = ['%s %s: %s' % (f['node'], f['check'], f['observed']) for f in findings if f['outcome'] == VIOLATION]

@@ -3,6 +3,7 @@ node in one (10.78.0.1), a peer in the other (10.78.0.2). Local accounts other t
 user get a reset from EPMD and the node on every local address; a peer that reconnects at a normal pace
 is never limited; a source that floods is dropped past the rate and recorded with its address."""
 
+import json
 import os
 import shutil
 import sys
@@ -10,8 +11,8 @@ import time
 
 import pytest
 
-from tests.support.netns import NODE, NODE_IP, PEER, PEER_IP, node_and_peer, run_in as netns
-from tests.support.tools import render_ruleset
+from tests.support.netns import DIST_PORT, NODE, NODE_IP, NODE_NAME, PEER, PEER_IP, node_and_peer, run_in as netns
+from tests.support.tools import render_ruleset, run_ansible_module
 
 RATE, BURST = 10, 20
 # one connection; exit 0 if it was accepted
@@ -74,3 +75,30 @@ def test_a_peer_at_a_normal_pace_is_never_limited_and_a_flood_is_dropped_and_rec
     assert int(accepted) < 150, (accepted, elapsed)
     flooders = netns(NODE, 'nft', 'list', 'set', 'inet', 'beamsec', 'flooders4').stdout
     assert PEER_IP in flooders and 'packets' in flooders, flooders
+
+
+def local_seat(user):
+    """cluster_verify's local seat (run_as) in the node's namespace: {check at address:port: observed}."""
+    args = {'nodes': [{'name': NODE_NAME, 'public_addresses': ['127.0.0.1', NODE_IP],
+                       'expect': {'listen_min': DIST_PORT, 'listen_max': DIST_PORT}}],
+            'checks': ['exposure'], 'topology': 'none', 'run_as': user, 'timeout': 2, 'fail_on_violation': False}
+    code, out = run_ansible_module('beamsec.cluster.cluster_verify', args, prefix=['ip', 'netns', 'exec', NODE])
+    assert code == 0, out
+    result = json.loads(out.split('=>', 1)[1].splitlines()[0])
+    assert result['summary']['seat'] == user
+    return {'%s %s' % (f['check'], f['detail'].split(' ')[-1]): (f['observed'], f['outcome']) for f in result['findings']}
+
+
+def test_verify_from_the_local_seat_sees_nothing_and_would_see_an_open_host(lab):
+    reset = ('no_epmd', 'ok')  # a reset: what EPMD's client calls "no EPMD"
+    assert local_seat('nobody') == {
+        'exposure_epmd 127.0.0.1:4369': reset, 'exposure_dist 127.0.0.1:9100': ('refused', 'ok'),
+        'exposure_epmd %s:4369' % NODE_IP: reset, 'exposure_dist %s:9100' % NODE_IP: ('refused', 'ok')}
+    netns(NODE, 'nft', 'delete', 'table', 'inet', 'beamsec')  # the positive control: no firewall
+    try:
+        seen = local_seat('nobody')
+    finally:
+        netns(NODE, 'nft', '-f', str(lab))
+    assert seen['exposure_epmd %s:4369' % NODE_IP] == ('answered with 1 name(s)', 'violation')
+    assert seen['exposure_dist %s:9100' % NODE_IP] == ('open (rejected)', 'violation')
+    assert seen['exposure_dist 127.0.0.1:9100'] == ('refused', 'ok')  # the node listens on its private address only

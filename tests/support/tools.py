@@ -13,10 +13,12 @@ def tool(name):
     return str(beside) if beside.exists() else name
 
 
-def run_ansible_module(module, args, check=False):
-    """(exit code, output) of one module run on localhost by the `ansible` CLI, one line per host (-o)."""
+def run_ansible_module(module, args, check=False, prefix=()):
+    """(exit code, output) of one module run on localhost by the `ansible` CLI, one line per host (-o);
+    prefix: a command it runs under (e.g. ip netns exec NAME)."""
     argv = [tool('ansible'), 'localhost', '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable,
             '-m', module, '-a', json.dumps(args), '-o'] + (['--check'] if check else [])
+    argv = list(prefix) + argv
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
     return result.returncode, result.stdout + result.stderr

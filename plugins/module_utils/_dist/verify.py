@@ -335,6 +335,12 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
     return findings, summarise(findings, targets, groups, started)
 
 
+def exposure_jobs(specs):
+    """How many exposure probes verify() makes of these nodes (a bound on its time)."""
+    targets = [Target(spec, None) for spec in specs]
+    return sum(len(t.public) * (1 + len(_exposure_ports(t))) for t in targets)
+
+
 def _exposure_ports(target):
     low = target.expect['listen_min'] or target.port
     high = target.expect['listen_max'] or low

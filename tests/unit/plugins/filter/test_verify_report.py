@@ -95,3 +95,22 @@ def test_isolation_coverage_counts_the_tenant_pairs_probed():
     report = verify_report({'findings': [], 'summary': {}}, members, views, (), 'hub_and_spoke')
     assert report['summary']['isolation_coverage'] == {'tenant_pairs': 2, 'probed': 1, 'fraction': 0.5}
     assert 'isolation_coverage' not in verify_report({'findings': [], 'summary': {}}, members, views)['summary']
+
+
+def test_a_local_account_that_reaches_its_own_node_is_a_violation():
+    members = cluster_members(['t1', 't2'], HOSTVARS)
+    views = dict(HOSTVARS)
+    views['t1'] = dict(HOSTVARS['t1'], beamsec_peer_view={'findings': []}, beamsec_local_view={
+        'summary': {'seat': 'nobody'}, 'findings': [
+            exposure('app@10.0.0.2', 'exposure_epmd', 'refused', True, '127.0.0.1:4369'),
+            exposure('app@10.0.0.2', 'exposure_dist', 'open (rejected)', False, '10.0.0.2:9100')]})
+    views['t2'] = dict(HOSTVARS['t2'], beamsec_peer_view={'findings': []},
+                       beamsec_local_view={'failed': True, 'msg': 'no account'})
+    report = verify_report({'findings': [], 'summary': {}}, members, views)
+    assert [(f['vantage'], f['node'], f['check'], f.get('target'), f['outcome']) for f in report['findings']] == [
+        ('nobody@t1', 'app@10.0.0.2', 'local_epmd', '127.0.0.1:4369', 'ok'),
+        ('nobody@t1', 'app@10.0.0.2', 'local_dist', '10.0.0.2:9100', 'violation'),
+        ('local@t2', 'shop@10.0.0.3', 'local_epmd', None, 'violation')]  # a seat that could not probe: say so
+    assert report['summary']['vantage_points'] == ['controller', 't1', 't2', 'local@t2', 'nobody@t1']
+    local = verify_nodes(members[:1], HOSTVARS, cookies=False, exposed='local')[0]['public_addresses']
+    assert local == ['127.0.0.1', '::1', '10.0.0.2']
