@@ -71,8 +71,15 @@ options:
     default: 6
   probe_name:
     description:
-      - The node name we present (a hidden node). Default C(beamsec_probe_<random>@<host of the target>).
+      - The node name we present (a hidden node). Default C(beamsec_probe_<nonce><tag>@<host of the target>), the tag
+        an HMAC of the nonce under O(probe_key) (none without a key).
       - Useful to test C(net_kernel:allow/1) lists.
+    type: str
+  probe_key:
+    description:
+      - The key that tags the default probe names, so that M(beamsec.cluster.dist_audit) counts this probe's failed
+        handshakes as the collection's own rather than a stranger's. Not a cookie; C(verify.yml) keeps one beside
+        the generated cookies (C(<beamsec_store_dir>/probe.key)).
     type: str
   timeout:
     description: Seconds the whole exchange may take, EPMD lookup included. Every wait is bounded by it.

@@ -33,8 +33,9 @@ options:
     required: true
   hostvars:
     description: The C(hostvars) magic variable, holding each node's C(beamsec_peer_view), each one-way hub's
-      C(beamsec_hub_view), each node's C(beamsec_local_view) (an unprivileged account's probes of its own host)
-      and each outsider's C(beamsec_outsider_view) (registered M(beamsec.cluster.cluster_verify) results).
+      C(beamsec_hub_view), each node's C(beamsec_local_view) (an unprivileged account's probes of its own host) and
+      C(beamsec_knock_view) (M(beamsec.cluster.dist_audit), who knocked), and each outsider's C(beamsec_outsider_view)
+      (registered M(beamsec.cluster.cluster_verify) results).
     type: dict
     required: true
   outsiders:
@@ -141,6 +142,24 @@ def local_findings(members, local_views):
     return found
 
 
+def knock_findings(members, knock_views):
+    """Each node's own record of failed handshakes (dist_audit): strangers above the threshold are a violation."""
+    found = []
+    for member in members:
+        view = knock_views.get(member['host']) or {}
+        if not view or view.get('skipped'):
+            continue
+        vantage = 'record@%s' % member['host']
+        verdict = view.get('finding')
+        if not verdict:  # the record could not be read at all: say why
+            found.append(_finding(member['node'], 'knocks', vantage, 'a record', 'error', False, view.get('msg')))
+            continue
+        sources = sorted((view.get('summary') or {}).get('by_source', {}).items(), key=lambda item: -item[1])
+        found.append(_finding(member['node'], 'knocks', vantage, verdict['expected'], verdict['observed'],
+                              verdict['outcome'] == 'ok', verdict.get('detail'), ','.join(s for s, n in sources[:3])))
+    return found
+
+
 def _summary(findings, base):
     by_check = {}
     for found in findings:
@@ -223,11 +242,13 @@ def verify_report(verified, members, hostvars, outsiders=(), topology='mesh'):
                                          else 'beamsec_peer_view') for m in members}
     outsider_views = {o: _registered(hostvars, o, 'beamsec_outsider_view') for o in outsiders or ()}
     local_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_local_view') for m in members}
+    knock_views = {m['host']: _registered(hostvars, m['host'], 'beamsec_knock_view') for m in members}
     findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
     locals_ = local_findings(members, local_views)
-    findings += peer_findings(members, peer_views, topology) + locals_ + outsider_findings(outsider_views)
+    knocks = knock_findings(members, knock_views)
+    findings += peer_findings(members, peer_views, topology) + locals_ + knocks + outsider_findings(outsider_views)
     vantage = (['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view)
-               + sorted({f['vantage'] for f in locals_}) + sorted(outsider_views))
+               + sorted({f['vantage'] for f in locals_ + knocks}) + sorted(outsider_views))
     summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))
     if topology == 'hub_and_spoke':
         summary['isolation_coverage'] = tenant_coverage(members, findings)

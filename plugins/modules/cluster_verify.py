@@ -113,6 +113,12 @@ options:
     description: Also match each node's certificate against its host.
     type: bool
     default: false
+  probe_key:
+    description:
+      - The key that tags the probes' node names, so that M(beamsec.cluster.dist_audit) counts the failed handshakes
+        this run makes on purpose (O(checks=wrong_cookie), a tenant's cookie at a hub) as the collection's own.
+        Not a cookie.
+    type: str
   checks:
     description: The checks to run.
     type: list
@@ -231,6 +237,7 @@ import ipaddress
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import probe_tag
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import (
     CONNECTION_SPEC, ParamError, check_host, check_node, check_timeout, cookie_from, tls_from)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.seat import SeatError, run_as
@@ -248,7 +255,7 @@ NODE_SPEC = dict(dict((key, CONNECTION_SPEC[key]) for key in ('port', 'epmd_port
                  public_addresses=dict(type='list', elements='str', default=[]),
                  expect=dict(type='dict', default={}, options=EXPECT_SPEC))
 SHARED = ('cookie', 'cookie_file', 'tls', 'tls_certfile', 'tls_keyfile', 'tls_cafile', 'tls_verify',
-          'tls_check_hostname', 'timeout')
+          'tls_check_hostname', 'timeout', 'probe_key')
 ARGUMENT_SPEC = dict(
     dict((key, CONNECTION_SPEC[key]) for key in SHARED),
     nodes=dict(type='list', elements='dict', required=True, options=NODE_SPEC),
@@ -336,6 +343,7 @@ def main():
                              '(e.g. groups.beam_nodes | beamsec.cluster.cluster_members(hostvars) | '
                              'beamsec.cluster.verify_nodes(hostvars))')
         check_seat(params)
+        probe_tag.use_key(params['probe_key'])
         specs, node_warnings = node_specs(params)
         own = all(s.get('cookie_bytes') for s in specs)
         # exposure and wrong_cookie probes present a random cookie: they need none

@@ -196,6 +196,7 @@ def check_vm_args(case, rendered):
     lines = rendered['vm.args'].splitlines()
     if not case['distribution']:
         assert '-proto_dist none' in lines and not [line for line in lines if line.startswith('-name')]
+        assert not [line for line in lines if line.startswith('-eval')]
         return
     address, family = ADDRESSES[case['family']], case['family']
     if case['flavour'] == 'erlang':
@@ -205,6 +206,9 @@ def check_vm_args(case, rendered):
     assert '-kernel inet_dist_listen_min 9100' in lines and '-kernel inet_dist_listen_max 9100' in lines
     assert '-kernel inet_dist_use_interface %s' % ERL_IP[family] in lines
     assert '-kernel connect_all false' in lines
+    # every distributed node boots with the hook (at least the knock filter)
+    assert [line for line in lines if line.startswith('-eval')] == [
+        '-eval "{ok, ok} = file:script(\'/etc/beamsec/app/boot.script\')"']
     assert ('-hidden' in lines) == case['hidden']
     assert [line for line in lines if line.startswith('-proto_dist')] == carrier_flags(case)
     assert bool([line for line in lines if line.startswith('-ssl_dist_optfile')]) == case['tls']

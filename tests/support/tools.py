@@ -30,3 +30,10 @@ def render_ruleset(dest, peers, node_user, local_users=(), rate=10, burst=50):
              'beamsec_firewall_rate': rate, 'beamsec_firewall_burst': burst, 'dest': str(dest)}
     subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_firewall.yml'),
                     '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)
+
+
+def render_boot_script(dest, port_min, port_max):
+    """The node role's boot.script (the knock filter, no peers) rendered to dest for a node listening on these ports."""
+    extra = {'beamsec_dist_port_min': port_min, 'beamsec_dist_port_max': port_max, 'dest': str(dest)}
+    subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_boot_script.yml'),
+                    '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)

@@ -1,6 +1,6 @@
-"""The tenants of a one-way hub: cookies of their own, no boot hook (no peer to keep), the hub's address the only
-one their firewall lets in, and a tenant's own node, as malware on it would use it, reaching neither the hub nor
-another tenant."""
+"""The tenants of a one-way hub: cookies of their own, a boot hook that only records knocks (no peer to keep, no
+other cookie), the hub's address the only one their firewall lets in, and a tenant's own node, as malware on it
+would use it, reaching neither the hub nor another tenant."""
 
 import re
 
@@ -8,9 +8,11 @@ BIN = '/opt/app/bin/app'
 HUB = '10.231.30.11'
 
 
-def test_no_boot_hook_on_a_tenant(host):
-    assert not host.file('/etc/beamsec/app/boot.script').exists
-    assert '-eval' not in host.file('/etc/beamsec/app/vm.args').content_string
+def test_a_tenants_boot_hook_keeps_no_peer_and_no_cookie(host):
+    script = host.file('/etc/beamsec/app/boot.script')
+    assert script.mode == 0o400
+    assert 'maps:to_list(#{})' in script.content_string and 'Peers = [],' in script.content_string
+    assert 'beamsec_knocks' in script.content_string
 
 
 def test_a_tenants_firewall_lets_in_the_hub_only(host):

@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, etf
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, etf, probe_tag
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import (
     MESSAGE_FRAME_LIMIT, Connection, Deadline, open_tcp)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
@@ -139,7 +139,7 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
         if tls is not None:
             conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
             report['tls_info'] = conn.tls_info
-        our_node = our_name or 'beamsec_probe_%s@%s' % (secrets.token_hex(4), node_host or host)
+        our_node = our_name or probe_tag.probe_name(node_host or host)
         creation = secrets.randbits(32) or 1
         peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
                          expect_name=str(node) if node else None)

@@ -16,6 +16,7 @@ import os
 import re
 import ssl
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import probe_tag
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import (
     CookieError, parse_cookie, random_cookie, read_cookie_file)
@@ -37,6 +38,7 @@ CONNECTION_SPEC = dict(
     tls_server_name=dict(type='str'),
     handshake_version=dict(type='int', default=6, choices=[5, 6]),
     probe_name=dict(type='str'),
+    probe_key=dict(type='str', no_log=True),
     timeout=dict(type='float', default=5.0),
 )
 
@@ -99,6 +101,7 @@ def connect_kwargs(params, cookie_required=True):
         check_node(params['probe_name'], 'probe_name')
 
     cookie, source, warnings = cookie_from(params, cookie_required)
+    probe_tag.use_key(params.get('probe_key'))
 
     return dict(
         node=node, host=params.get('host'), port=params.get('port'), epmd_port=params['epmd_port'],

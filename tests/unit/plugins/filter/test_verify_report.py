@@ -114,3 +114,17 @@ def test_a_local_account_that_reaches_its_own_node_is_a_violation():
     assert report['summary']['vantage_points'] == ['controller', 't1', 't2', 'local@t2', 'nobody@t1']
     local = verify_nodes(members[:1], HOSTVARS, cookies=False, exposed='local')[0]['public_addresses']
     assert local == ['127.0.0.1', '::1', '10.0.0.2']
+
+
+def test_strangers_knocks_above_the_threshold_are_a_violation():
+    members = cluster_members(['t1', 't2'], HOSTVARS)
+    quiet = {'finding': {'expected': '<= 20 from strangers', 'observed': 0, 'outcome': 'ok'}, 'summary': {}}
+    loud = {'finding': {'expected': '<= 20 from strangers', 'observed': 212, 'outcome': 'violation',
+                        'detail': '10.0.0.9: 212'}, 'summary': {'by_source': {'10.0.0.9': 212, 'unknown': 1}}}
+    views = dict(HOSTVARS, t1=dict(HOSTVARS['t1'], beamsec_peer_view={'findings': []}, beamsec_knock_view=quiet),
+                 t2=dict(HOSTVARS['t2'], beamsec_peer_view={'findings': []}, beamsec_knock_view=loud))
+    report = verify_report({'findings': [], 'summary': {}}, members, views)
+    assert [(f['vantage'], f['check'], f['observed'], f.get('target'), f['outcome']) for f in report['findings']] == [
+        ('record@t1', 'knocks', 0, None, 'ok'), ('record@t2', 'knocks', 212, '10.0.0.9,unknown', 'violation')]
+    failed = dict(views, t1=dict(views['t1'], beamsec_knock_view={'failed': True, 'msg': 'cannot read'}))
+    assert verify_report({'findings': [], 'summary': {}}, members, failed)['findings'][0]['outcome'] == 'violation'
