@@ -21,8 +21,11 @@ description:
     from source C(unknown). The record is the node's own output, so it survives restarts and needs nothing running
     in the node; the journal of its systemd unit (O(unit)) or a file (O(log_file)).
   - The collection's own probes fail on purpose (a random cookie, a tenant's cookie at a hub); their node names carry a
-    tag under O(probe_key) and count as C(ours), never as a stranger's. A name that copies the prefix without a valid
-    tag is a stranger's. TLS alerts carry no name and always count as strangers'.
+    tag under O(probe_key), bound to the node probed and to the time the name was issued, and count as C(ours), each
+    name once. A name without a valid tag for this node, issued outside the window, or seen before is a stranger's.
+    TLS alerts carry no name and always count as strangers'.
+  - A peer that resets its connection before OTP reports can leave its address C(unknown); a disallowed name whose
+    connection is reset before OTP answers leaves no report at all (the firewall's per-source sets still count it).
   - A violation when strangers knocked more than O(threshold) times in the window, or when the record could not be
     read whole.
 author: beamsec.cluster maintainers (@beamsec)
@@ -30,7 +33,7 @@ extends_documentation_fragment:
   - beamsec.cluster.attributes.INFO_MODULE
 options:
   node:
-    description: The node's name, for the finding.
+    description: The node's name (name@host), for the finding and to check our probes' tags against.
     type: str
     required: true
   unit:
@@ -72,12 +75,13 @@ EXAMPLES = r'''
 
 RETURN = r'''
 knocks:
-  description: Knocks grouped by source address, kind, claimed node name and whether the name is one of ours; most first.
+  description: Knocks grouped by source address, kind and whether the name is one of ours, with up to three of the
+    claimed node names; most first.
   returned: always
   type: list
   elements: dict
   sample:
-    - {source: 10.0.0.9, kind: challenge, node: "'x@10.0.0.9'", ours: false, count: 212}
+    - {source: 10.0.0.9, kind: challenge, ours: false, count: 212, names: ["'x@10.0.0.9'"]}
 summary:
   description: C(ours), C(strangers), strangers' counts C(by_kind) and C(by_source), C(threshold), C(lines_read) and
     C(incomplete) (why the record was not read whole, or null).
@@ -88,6 +92,8 @@ finding:
   returned: always
   type: dict
 '''
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.knocks import Record
@@ -126,7 +132,8 @@ def main():
             module.fail_json(msg='%s=%s must be %d or more' % (key, params[key], low))
     if not 0 < params['timeout'] <= 3600:
         module.fail_json(msg='timeout=%s must be more than 0 and at most 3600 seconds' % params['timeout'])
-    record = Record(params['probe_key'])
+    # our probes' names count for this node, issued within the window (a file has no window: no lower bound)
+    record = Record(params['probe_key'], params['node'], None if params['log_file'] else time.time() - params['window'])
     try:
         if params['log_file']:
             read_file(params['log_file'], record, params['max_lines'], params['timeout'])

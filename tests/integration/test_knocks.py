@@ -9,6 +9,8 @@ import pytest
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, probe_tag
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import tls_from
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from tests.support.cluster import call
 from tests.support.otp import Node, free_port, hardened_args
 from tests.support.tools import render_boot_script, run_ansible_module
 
@@ -78,6 +80,15 @@ def test_a_wrong_cookie_is_counted_by_source_and_ours_apart(knocked):
     assert audit(plain, threshold=2)['finding']['outcome'] == 'ok'
 
 
+def test_a_report_the_filter_cannot_read_leaves_it_in_place(knocked):
+    """Logger removes a filter that raises: a report shaped like a TLS alert without its keys must not do that."""
+    plain = knocked['plain']
+    assert call(plain, 'logger', 'notice', {Atom('alert'): Atom('x'), Atom('role'): Atom('server')}) == Atom('ok')
+    assert 'removed_failing_filter' not in plain.log.read_text()
+    assert probe(plain)['outcome'] == 'rejected'
+    assert plain.log.read_text().rstrip().splitlines()[-1].endswith(']')  # still tagged: "[beamsec knock ...]"
+
+
 def test_a_disallowed_name_is_escaped_and_counted(knocked):
     allow = knocked['allow']
     assert probe(allow)['outcome'] == 'not_allowed'
@@ -107,6 +118,17 @@ def test_a_node_without_the_hook_still_counts_from_an_unknown_source(knocked):
     bare = knocked['bare']
     assert probe(bare)['outcome'] == 'rejected'
     assert audit(bare)['summary']['by_source'] == {'unknown': 1}
+
+
+def test_a_name_made_for_another_node_is_a_strangers(knocked):
+    """A node sees the tagged names of the probes made of it: replayed at another node they hide nothing."""
+    plain, bare = knocked['plain'], knocked['bare']
+    assert probe(plain, KEY)['outcome'] == 'rejected'
+    name = [line for line in plain.log.read_text().splitlines() if 'Invalid challenge' in line][-1].split("'")[1]
+    before = audit(bare)['summary']
+    assert probe(bare, our_name=name)['outcome'] == 'rejected'
+    after = audit(bare)['summary']
+    assert (after['ours'], after['strangers']) == (before['ours'], before['strangers'] + 1)
 
 
 def test_a_record_too_long_to_read_is_a_violation(knocked):

@@ -24,7 +24,8 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import probe
 
 MAX_LINE = 4096  # characters at the start of a line looked at for OTP's words and the name...
 MAX_TAIL = 128  # ...and at its end for the hook's suffix (a name too long to read does not hide the source)
-MAX_GROUPS = 1000  # distinct (source, kind, name, ours) kept; the rest are counted under source "other"
+MAX_GROUPS = 1000  # distinct (source, kind, ours) kept; the rest are counted under source "other"
+MAX_NAMES = 3  # claimed names kept per group, as a sample
 MAX_NAME = 255
 KINDS = ('challenge', 'disallowed', 'tls')
 
@@ -47,13 +48,14 @@ def knock(line):
 
 
 class Record:
-    """Knocks counted by source, kind, claimed name and whether the name carries our probe key's tag."""
+    """Knocks counted by source address, kind and whether the name is one of our probes' for this node; a few
+    claimed names kept per group (names are the peer's choice: many of them cost no more than one)."""
 
-    def __init__(self, probe_key=None):
-        self.key = probe_key
+    def __init__(self, probe_key=None, node=None, not_before=None):
+        self.key, self.node, self.not_before = probe_key, node, not_before
         self.groups = {}
         self.lines = 0
-        self.nonces = set()  # our probes' nonces seen: each counts as ours once
+        self.seen = set()  # our probes' (issued, nonce): each counts as ours once
         self.incomplete = None
 
     def add(self, line):
@@ -62,20 +64,23 @@ class Record:
         if found is None:
             return
         kind, source, name = found
-        nonce = probe_tag.our_nonce(name, self.key) if kind != 'tls' else None
-        ours = nonce is not None and nonce not in self.nonces
+        probe = probe_tag.our_probe(name, self.key, self.node, self.not_before) if kind != 'tls' else None
+        ours = probe is not None and probe not in self.seen
         if ours:
-            self.nonces.add(nonce)
-        group = (source, kind, name, ours)
-        if group not in self.groups and len(self.groups) >= MAX_GROUPS:
-            group = ('other', kind, None, ours)
-        self.groups[group] = self.groups.get(group, 0) + 1
+            self.seen.add(probe)
+        key = (source, kind, ours)
+        if key not in self.groups and len(self.groups) >= MAX_GROUPS:
+            key = ('other', kind, ours)
+        group = self.groups.setdefault(key, {'count': 0, 'names': []})
+        group['count'] += 1
+        if name and len(group['names']) < MAX_NAMES and name not in group['names']:
+            group['names'].append(name)
 
     def report(self, threshold):
-        """(knocks, summary, strangers' count) of what was added; knocks sorted by count, largest first."""
-        knocks = [{'source': source, 'kind': kind, 'node': name, 'ours': ours, 'count': count}
-                  for (source, kind, name, ours), count in self.groups.items()]
-        knocks.sort(key=lambda k: (-k['count'], k['source'], k['kind'], k['node'] or ''))
+        """(knocks, summary) of what was added; knocks sorted by count, largest first."""
+        knocks = [{'source': source, 'kind': kind, 'ours': ours, 'count': group['count'], 'names': group['names']}
+                  for (source, kind, ours), group in self.groups.items()]
+        knocks.sort(key=lambda k: (-k['count'], k['source'], k['kind']))
         strangers = [k for k in knocks if not k['ours']]
         by_source = {}
         for found in strangers:

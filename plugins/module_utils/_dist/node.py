@@ -113,8 +113,10 @@ class NodeConnection:
 
 def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_hostname=None,
                  timeout=5.0, epmd_port=epmd.EPMD_PORT, version=6, flags=DEFAULT_FLAGS,
-                 our_name=None, deadline=None, report=None):
+                 our_name=None, deadline=None, report=None, probe_for=None):
     """Handshake with ``node`` (through EPMD) or with ``host``:``port`` (EPMD-less).
+
+    ``probe_for`` names the node a ``host``:``port`` probe is meant for, which the probe name's tag binds.
 
     ``tls`` is an ssl.SSLContext for TLS distribution. ``report`` (a dict), when
     given, is filled in as the steps succeed, so a caller learns how far a
@@ -139,7 +141,7 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
         if tls is not None:
             conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
             report['tls_info'] = conn.tls_info
-        our_node = our_name or probe_tag.probe_name(node_host or host)
+        our_node = our_name or probe_tag.probe_name(node_host or host, str(node) if node else probe_for)
         creation = secrets.randbits(32) or 1
         peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
                          expect_name=str(node) if node else None)

@@ -194,7 +194,7 @@ def _exposure_epmd(target, address, timeout):
 
 def _exposure_dist(target, address, port, timeout):
     """...nor a distribution port (each probe its own job: all end within one timeout)."""
-    report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout)
+    report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout, probe_for=target.name)
     observed = report['outcome']
     if report.get('resolved') is False:
         observed = 'not tried (%s)' % report.get('msg')
