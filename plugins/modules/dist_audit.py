@@ -12,8 +12,8 @@ module: dist_audit
 short_description: Who knocked on a node, from its own record of failed distribution handshakes, by source
 version_added: 0.1.0
 description:
-  - Reads the node's own record of failed authentication over a window and counts it by source address, kind and
-    claimed node name. C(challenge) is OTP's "Invalid challenge reply" (a wrong cookie), C(disallowed) its
+  - Reads the node's own record of failed authentication over a window and counts it by source address and kind,
+    with a sample of the claimed node names. C(challenge) is OTP's "Invalid challenge reply" (a wrong cookie), C(disallowed) its
     "Connection attempt from disallowed node" (C(net_kernel:allow/1)), C(tls) a TLS alert on the distribution port
     (no or a rejected client certificate, plain text to a TLS port).
   - OTP logs these without the peer's address. The node role's boot hook adds it, with a logger filter that finds the
