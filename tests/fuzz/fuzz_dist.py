@@ -772,7 +772,7 @@ def normal(key, profile):
         'os:getenv': False, 'erlang:nodes:visible': [A(n) for n in profile.visible], 'erlang:nodes:hidden': [A(OURS)],
         'erlang:nodes:connected': [A(n) for n in profile.visible] + [A(OURS)], 'erlang:node': A(NAME),
         'erlang:system_info:otp_release': '25', 'net_kernel:get_net_ticktime': 60,
-        'net_kernel:epmd_module': A('erl_epmd'),
+        'net_kernel:epmd_module': A('erl_epmd'), 'logger:allow:dist_util': True,
         'sys:get_state:net_kernel': kernel_state([listen_record(profile.ip, PORT, profile.tls)]),
         'sys:get_state:global_name_server': global_state((A('conf'), profile.connect_all, True)),
     }
@@ -852,6 +852,9 @@ class Answers:
         return self.pick(60, 0, 1, -1, 2 ** 31, 2 ** 31 + 1, (A('ongoing_change_to'), 30),
                          (A('ongoing_change_to'), -1), (A('ongoing_change_to'), 2 ** 70), 60.0, True,
                          (A('ongoing_change_to'),), 2 ** 16384)
+
+    def logger_allow(self, key):
+        return self.pick(True, True, False, 'true', etf.Atom('true'), 1, [])
 
     def net_kernel_epmd_module(self, key):
         return self.pick(etf.Atom('erl_epmd'), etf.Atom('undefined'), 'erl_epmd', b'my_epmd', 7, False)
@@ -1195,6 +1198,8 @@ def justified(finding, answers, profile, facts_by_node):
             return 'nodes() that are not lists of atoms'
         unseen = (hidden | (connected - visible)) - {OURS}
         return not unseen or 'hidden or pending %s' % sorted(unseen)[:5]
+    if check == 'knock_logging':  # logger:allow/2 answers a boolean; only true is a logged handshake
+        return answers['logger:allow:dist_util'] is True or 'logger:allow %s' % _brief(answers['logger:allow:dist_util'])
     return 'the oracle knows no check %s' % check
 
 

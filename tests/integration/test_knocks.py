@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, probe_tag
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.params import tls_from
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from tests.support.cluster import call
 from tests.support.otp import Node, free_port, hardened_args
@@ -134,3 +135,17 @@ def test_a_name_made_for_another_node_is_a_strangers(knocked):
 def test_a_record_too_long_to_read_is_a_violation(knocked):
     result = audit(knocked['bare'], max_lines=1)
     assert result['finding']['outcome'] == 'violation' and 'more than 1 lines' in result['finding']['detail']
+
+
+def test_a_node_that_would_not_log_its_failed_handshakes_is_a_violation(epmd, knocked):
+    """The record exists only if OTP logs them: a node whose logger drops errors leaves dist_audit nothing to read
+    (a quiet record that proves nothing), and cluster_verify reads that from the running node."""
+    quiet = Node('knock_quiet', epmd, args=hardened_args(free_port()) + ['-kernel', 'logger_level', 'critical'])
+    try:
+        for target, expected in ((knocked['plain'], 'ok'), (quiet, 'violation')):
+            findings, dummy = verify([{'name': target.name, 'epmd_port': epmd.port}], target.cookie.encode(),
+                                     checks=['facts'], topology='none')
+            assert [(f['observed'], f['outcome']) for f in findings if f['check'] == 'knock_logging'] == [
+                (expected == 'ok', expected)]
+    finally:
+        quiet.stop()

@@ -118,6 +118,12 @@ def _nodes(answer, what):
     return _bad(what, answer)
 
 
+def _boolean(answer, what):
+    if answer is not True and answer is not False:
+        _bad(what, answer)
+    return answer
+
+
 def _getenv(answer, what):
     return None if answer is False else text(answer, what)
 
@@ -133,6 +139,8 @@ _CALLS = (
     + [('erlang', 'node', ()), ('erlang', 'system_info', (Atom('otp_release'),)),
        ('net_kernel', 'get_net_ticktime', ()), ('net_kernel', 'epmd_module', ()),
        ('sys', 'get_state', (Atom('net_kernel'),)), ('sys', 'get_state', (Atom('global_name_server'),))]
+    # would OTP log a failed handshake (dist_util's error reports), primary and module levels as they run
+    + [('logger', 'allow', (Atom('error'), Atom('dist_util')))]
 )
 
 
@@ -205,7 +213,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
                 for flag, found in zip(_ARGUMENTS, answers[len(_KERNEL_ENV):]))
     last = dict((flag, (values[-1][0] if values and values[-1] else None)) for flag, values in args.items())
     (epmd_port, epmd_address, visible, hidden, connected, name, release, ticktime, epmd_module,
-     kernel_state, global_state) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
+     kernel_state, global_state, logs_handshakes) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
     if not isinstance(name, Atom) or len(name) > MAX_NAME or str(name) != conn.peer.name:
         raise WrongNode('node() is %s, but the handshake was with %s' % (short(name, 300), conn.peer.name), 'facts')
     visible, hidden = _nodes(visible, 'nodes(visible)'), _nodes(hidden, 'nodes(hidden)')
@@ -243,6 +251,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
         'start_epmd': last['start_epmd'] != 'false',
         'erl_epmd_port': last['erl_epmd_port'] or _getenv(epmd_port, 'ERL_EPMD_PORT'),
         'erl_epmd_address': _getenv(epmd_address, 'ERL_EPMD_ADDRESS'),
+        'logs_failed_handshakes': _boolean(logs_handshakes, 'logger:allow(error, dist_util)'),
     }
     size = len(json.dumps(facts))
     if size > MAX_FACTS:

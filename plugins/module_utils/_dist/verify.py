@@ -163,6 +163,9 @@ def _facts_findings(target, facts, tls):
         found.append(_finding(target, 'dist_auto_connect', expect['dist_auto_connect'], facts['dist_auto_connect'],
                               facts['dist_auto_connect'] == expect['dist_auto_connect'],
                               'kernel env: %s' % facts['dist_auto_connect_configured']))
+    # the node's record of who knocked (dist_audit) exists only if OTP logs its failed handshakes
+    found.append(_finding(target, 'knock_logging', True, facts['logs_failed_handshakes'],
+                          facts['logs_failed_handshakes'] is True, 'logger:allow(error, dist_util)'))
     carriers = [sock['protocol'] for sock in facts['listen']]
     if tls:  # every listener, as net_kernel runs it, takes TLS only
         found.append(_finding(target, 'proto_dist', 'tls', facts['proto_dist'],
