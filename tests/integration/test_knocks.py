@@ -4,6 +4,7 @@ collection's own tagged probes from strangers (a replayed name counts once), and
 threshold. A node without the hook is the control: its reports count, from an unknown source."""
 
 import json
+import time
 
 import pytest
 
@@ -57,6 +58,22 @@ def probe(target, key=None, **kwargs):
         probe_tag.use_key(None)
 
 
+def logged(target, words, count, timeout=20):
+    """The node's log lines holding words, once there are count of them (the node writes them after the
+    connection has gone, on its own time), or as many as there are when the time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in target.log.read_text().splitlines() if words in line]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def last_name(target, count):
+    """The claimed name in the count-th challenge report."""
+    return logged(target, 'Invalid challenge', count)[count - 1].split("'")[1]
+
+
 def audit(target, **args):
     code, out = run_ansible_module('beamsec.cluster.dist_audit', dict(
         {'node': target.name, 'log_file': str(target.log), 'probe_key': KEY, 'threshold': 1}, **args))
@@ -71,8 +88,9 @@ def test_a_wrong_cookie_is_counted_by_source_and_ours_apart(knocked):
     assert probe(plain)['outcome'] == 'rejected'  # a stranger
     ours = probe(plain, KEY)
     assert ours['outcome'] == 'rejected'
-    name = [line for line in plain.log.read_text().splitlines() if 'Invalid challenge' in line][-1].split("'")[1]
+    name = last_name(plain, 2)
     assert probe(plain, our_name=name)['outcome'] == 'rejected'  # our name, replayed: a stranger again
+    assert len(logged(plain, 'Invalid challenge', 3)) == 3
     result = audit(plain)
     assert (result['summary']['ours'], result['summary']['strangers']) == (1, 2)
     assert result['summary']['by_source'] == {'127.0.0.1': 2}
@@ -85,15 +103,17 @@ def test_a_report_the_filter_cannot_read_leaves_it_in_place(knocked):
     """Logger removes a filter that raises: a report shaped like a TLS alert without its keys must not do that."""
     plain = knocked['plain']
     assert call(plain, 'logger', 'notice', {Atom('alert'): Atom('x'), Atom('role'): Atom('server')}) == Atom('ok')
-    assert 'removed_failing_filter' not in plain.log.read_text()
+    before = len(logged(plain, 'Invalid challenge', 0))
     assert probe(plain)['outcome'] == 'rejected'
-    assert plain.log.read_text().rstrip().splitlines()[-1].endswith(']')  # still tagged: "[beamsec knock ...]"
+    assert logged(plain, 'Invalid challenge', before + 1)[-1].endswith(']')  # still tagged: "[beamsec knock ...]"
+    assert 'removed_failing_filter' not in plain.log.read_text()
 
 
 def test_a_disallowed_name_is_escaped_and_counted(knocked):
     allow = knocked['allow']
     assert probe(allow)['outcome'] == 'not_allowed'
     assert probe(allow, our_name='x\n** forged@127.0.0.1')['outcome'] in ('not_allowed', 'protocol_error')
+    logged(allow, 'disallowed node', 2, timeout=5)  # the second, if OTP took the name at all
     assert not any(line.startswith('** forged') for line in allow.log.read_text().splitlines())
     result = audit(allow)
     assert result['summary']['by_kind']['disallowed'] >= 1 and result['summary']['by_source'] == {
@@ -107,6 +127,7 @@ def test_tls_knocks_and_a_wrong_cookie_over_tls(knocked, pki):
     assert probe(target, tls=anonymous)['outcome'] == 'tls_rejected'  # no client certificate
     client = tls_from({'tls': True, 'tls_cafile': str(pki['ca']), 'tls_certfile': str(cert), 'tls_keyfile': str(key)})
     assert probe(target, tls=client)['outcome'] == 'rejected'
+    logged(target, 'beamsec knock', 2)
     result = audit(target, threshold=5)
     assert result['summary']['by_kind'] == {'challenge': 1, 'disallowed': 0, 'tls': 1}
     # through the TLS connection's own processes to its socket; an alert may come after the socket closed
@@ -118,16 +139,20 @@ def test_tls_knocks_and_a_wrong_cookie_over_tls(knocked, pki):
 def test_a_node_without_the_hook_still_counts_from_an_unknown_source(knocked):
     bare = knocked['bare']
     assert probe(bare)['outcome'] == 'rejected'
+    logged(bare, 'Invalid challenge', 1)
     assert audit(bare)['summary']['by_source'] == {'unknown': 1}
 
 
 def test_a_name_made_for_another_node_is_a_strangers(knocked):
     """A node sees the tagged names of the probes made of it: replayed at another node they hide nothing."""
     plain, bare = knocked['plain'], knocked['bare']
+    count = len(logged(plain, 'Invalid challenge', 0)) + 1
     assert probe(plain, KEY)['outcome'] == 'rejected'
-    name = [line for line in plain.log.read_text().splitlines() if 'Invalid challenge' in line][-1].split("'")[1]
+    name = last_name(plain, count)
     before = audit(bare)['summary']
+    seen = len(logged(bare, 'Invalid challenge', 0))
     assert probe(bare, our_name=name)['outcome'] == 'rejected'
+    logged(bare, 'Invalid challenge', seen + 1)
     after = audit(bare)['summary']
     assert (after['ours'], after['strangers']) == (before['ours'], before['strangers'] + 1)
 
