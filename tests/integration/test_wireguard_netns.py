@@ -1,0 +1,113 @@
+"""The node role's WireGuard files, run for real: two hosts in network namespaces of this test's own, joined by
+a veth pair (their "public" network), wireguard-go in each (this kernel has no WireGuard module), each host's key
+made by `wg genkey` into a 0400 file, the role's peers file and up script. Over the overlay a TCP connection
+is accepted; from a third namespace (an outsider) the WireGuard port answers nothing."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.tools import tool
+
+HOSTS = {'a': {'public': '192.0.2.1', 'overlay': '10.99.0.1'}, 'b': {'public': '192.0.2.2', 'overlay': '10.99.0.2'}}
+OUTSIDER = '192.0.2.9'
+PORT = 51820
+PLAYBOOK = Path(__file__).parent / 'playbooks' / 'render_wireguard.yml'
+
+
+def netns(name, *argv, check=True, timeout=30):
+    return subprocess.run(['ip', 'netns', 'exec', 'bswg-' + name] + list(argv), capture_output=True, text=True,
+                          check=check, timeout=timeout)
+
+
+@pytest.fixture(scope='module')
+def overlay(tmp_path_factory):
+    if os.geteuid() != 0 or not shutil.which('wireguard-go') or not shutil.which('wg'):
+        pytest.skip('needs root, wireguard-go and wg (wireguard-tools)')
+    work = tmp_path_factory.mktemp('wireguard')
+    names = list(HOSTS) + ['out', 'sw']  # sw: the bridge of their public network, in a namespace of its own
+    started = []
+    for name in names:
+        subprocess.run(['ip', 'netns', 'del', 'bswg-' + name], capture_output=True, check=False)
+        subprocess.run(['ip', 'netns', 'add', 'bswg-' + name], check=True)
+    try:
+        netns('sw', 'ip', 'link', 'add', 'br0', 'type', 'bridge')
+        netns('sw', 'ip', 'link', 'set', 'br0', 'up')
+        for index, name in enumerate(names[:-1]):
+            address = HOSTS[name]['public'] if name in HOSTS else OUTSIDER
+            netns('sw', 'ip', 'link', 'add', 'port%d' % index, 'type', 'veth', 'peer', 'name', 'eth0', 'netns',
+                  'bswg-' + name)
+            netns('sw', 'ip', 'link', 'set', 'port%d' % index, 'master', 'br0', 'up')
+            netns(name, 'ip', 'addr', 'add', address + '/24', 'dev', 'eth0')
+            netns(name, 'ip', 'link', 'set', 'eth0', 'up')
+            netns(name, 'ip', 'link', 'set', 'lo', 'up')
+        keys = {}
+        for name in HOSTS:
+            key = work / ('wg' + name + '.key')
+            subprocess.run(['sh', '-c', 'umask 077; wg genkey > "$1"', 'sh', str(key)], check=True)
+            key.chmod(0o400)
+            keys[name] = subprocess.run(['sh', '-c', 'wg pubkey < "$1"', 'sh', str(key)], capture_output=True,
+                                        text=True, check=True).stdout.strip()
+        for name, host in HOSTS.items():
+            wg = {'name': 'wg' + name, 'port': PORT, 'address': host['overlay'] + '/24', 'keepalive': 0}
+            peers = [{'host': other, 'public_key': keys[other], 'allowed_ips': [HOSTS[other]['overlay'] + '/32'],
+                      'endpoint': '%s:%d' % (HOSTS[other]['public'], PORT)} for other in HOSTS if other != name]
+            extra = {'_wg': wg, '_wg_peers': peers, '_wg_impl': 'wireguard-go', '_wg_dir': str(work), 'dest': str(work)}
+            subprocess.run([tool('ansible-playbook'), str(PLAYBOOK), '-e', json.dumps(extra)], check=True,
+                           capture_output=True, timeout=120)
+            # as the unit runs it: in the foreground, ours to stop by PID
+            started.append(subprocess.Popen(['ip', 'netns', 'exec', 'bswg-' + name, 'wireguard-go', '-f', wg['name']],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            netns(name, 'sh', str(work / (wg['name'] + '.up')))
+        yield keys
+    finally:
+        for process in started:
+            process.kill()
+            process.wait(timeout=10)
+        for name in names:
+            subprocess.run(['ip', 'netns', 'del', 'bswg-' + name], capture_output=True, check=False)
+        for name in HOSTS:
+            Path('/var/run/wireguard/wg%s.sock' % name).unlink(missing_ok=True)
+
+
+ACCEPT = 'import socket; s = socket.socket(); s.bind(("%s", 7000)); s.listen(); s.settimeout(15); c, a = s.accept(); print(a[0])'
+CONNECT = 'import socket, sys; socket.create_connection((sys.argv[1], 7000), 10).close()'
+
+
+def test_tcp_over_the_overlay(overlay):
+    server = subprocess.Popen(['ip', 'netns', 'exec', 'bswg-b', sys.executable, '-c', ACCEPT % HOSTS['b']['overlay']],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        netns('a', sys.executable, '-c', CONNECT, HOSTS['b']['overlay'])
+        assert server.communicate(timeout=20)[0].strip() == HOSTS['a']['overlay']  # it came through the tunnel
+    finally:
+        server.kill()
+        server.wait()
+    shown = netns('a', 'wg', 'show', 'wga', 'latest-handshakes').stdout.split()
+    assert shown[0] == overlay['b'] and int(shown[1]) > 0
+
+
+PROBE = '''import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"\\x01" + b"\\x00" * 147)  # a handshake initiation from no key of the peer's
+try:
+    print(len(s.recv(2048)))
+except socket.timeout:
+    print("silent")
+except ConnectionRefusedError:
+    print("refused")'''
+
+
+def test_an_outsider_gets_no_answer_from_the_wireguard_port(overlay):
+    # the control: the outsider reaches the host (a closed port answers with ICMP)
+    assert netns('out', sys.executable, '-c', PROBE, HOSTS['a']['public'], str(PORT + 1)).stdout.strip() == 'refused'
+    assert netns('out', sys.executable, '-c', PROBE, HOSTS['a']['public'], str(PORT)).stdout.strip() == 'silent'
