@@ -55,13 +55,15 @@ def overlay(tmp_path_factory):
             key.chmod(0o400)
             keys[name] = subprocess.run(['sh', '-c', 'wg pubkey < "$1"', 'sh', str(key)], capture_output=True,
                                         text=True, check=True).stdout.strip()
-        for name, host in HOSTS.items():
-            wg = {'name': 'wg' + name, 'port': PORT, 'address': host['overlay'] + '/24', 'keepalive': 0}
-            peers = [{'host': other, 'public_key': keys[other], 'allowed_ips': [HOSTS[other]['overlay'] + '/32'],
-                      'endpoint': '%s:%d' % (HOSTS[other]['public'], PORT)} for other in HOSTS if other != name]
-            extra = {'_wg': wg, '_wg_peers': peers, '_wg_impl': 'wireguard-go', '_wg_dir': str(work), 'dest': str(work)}
-            subprocess.run([tool('ansible-playbook'), str(PLAYBOOK), '-e', json.dumps(extra)], check=True,
-                           capture_output=True, timeout=120)
+        inventory = {'all': {'vars': {'_wg_impl': 'wireguard-go', '_wg_dir': str(work), 'ansible_python_interpreter': sys.executable}, 'hosts': {
+            name: {'beamsec_private_address': host['overlay'], 'beamsec_public_address': host['public'],
+                   'beamsec_private_wireguard': {'name': 'wg' + name, 'address': host['overlay'] + '/24', 'port': PORT},
+                   'node_wireguard_public_key': keys[name]} for name, host in HOSTS.items()}}}
+        (work / 'inventory.json').write_text(json.dumps(inventory))
+        subprocess.run([tool('ansible-playbook'), '-i', str(work / 'inventory.json'), str(PLAYBOOK)], check=True,
+                       capture_output=True, timeout=120)
+        for name in HOSTS:
+            wg = {'name': 'wg' + name}
             # as the unit runs it: in the foreground, ours to stop by PID
             started.append(subprocess.Popen(['ip', 'netns', 'exec', 'bswg-' + name, 'wireguard-go', '-f', wg['name']],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
