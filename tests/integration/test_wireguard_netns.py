@@ -1,6 +1,6 @@
 """The node role's WireGuard files, run for real: two hosts in network namespaces of this test's own, joined by
-a veth pair (their "public" network), wireguard-go in each (this kernel has no WireGuard module), each host's key
-made by `wg genkey` into a 0400 file, the role's peers file and up script. Over the overlay a TCP connection
+a bridge (their "public" network), wireguard-go in each (this kernel has no WireGuard module), the role's key tasks
+(`wg genkey` into a 0400 file on the host), its peers file and its up script. Over the overlay a TCP connection
 is accepted; from a third namespace (an outsider) the WireGuard port answers nothing."""
 
 import json
@@ -48,17 +48,14 @@ def overlay(tmp_path_factory):
             netns(name, 'ip', 'addr', 'add', address + '/24', 'dev', 'eth0')
             netns(name, 'ip', 'link', 'set', 'eth0', 'up')
             netns(name, 'ip', 'link', 'set', 'lo', 'up')
-        keys = {}
-        for name in HOSTS:
-            key = work / ('wg' + name + '.key')
-            subprocess.run(['sh', '-c', 'umask 077; wg genkey > "$1"', 'sh', str(key)], check=True)
-            key.chmod(0o400)
-            keys[name] = subprocess.run(['sh', '-c', 'wg pubkey < "$1"', 'sh', str(key)], capture_output=True,
-                                        text=True, check=True).stdout.strip()
-        inventory = {'all': {'vars': {'_wg_impl': 'wireguard-go', '_wg_dir': str(work), 'ansible_python_interpreter': sys.executable}, 'hosts': {
+        # the role's own derivations (roles/beamsec/vars) read these; the stat says: no kernel module here
+        common = {'ansible_python_interpreter': sys.executable, 'beamsec_cluster_group': 'all', 'dest': str(work),
+                  'beamsec_wireguard_dir': str(work),
+                  'beamsec_topology': 'mesh', 'node_wireguard_found': {'results': [{}, {'stat': {'exists': False}}]}}
+        inventory = {'all': {'vars': common, 'hosts': {
             name: {'beamsec_private_address': host['overlay'], 'beamsec_public_address': host['public'],
-                   'beamsec_private_wireguard': {'name': 'wg' + name, 'address': host['overlay'] + '/24', 'port': PORT},
-                   'node_wireguard_public_key': keys[name]} for name, host in HOSTS.items()}}}
+                   'beamsec_private_wireguard': {'name': 'wg' + name, 'address': host['overlay'] + '/24', 'port': PORT}}
+            for name, host in HOSTS.items()}}}
         (work / 'inventory.json').write_text(json.dumps(inventory))
         subprocess.run([tool('ansible-playbook'), '-i', str(work / 'inventory.json'), str(PLAYBOOK)], check=True,
                        capture_output=True, timeout=120)
@@ -68,6 +65,9 @@ def overlay(tmp_path_factory):
             started.append(subprocess.Popen(['ip', 'netns', 'exec', 'bswg-' + name, 'wireguard-go', '-f', wg['name']],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             netns(name, 'sh', str(work / (wg['name'] + '.up')))
+        keys = dict((name, subprocess.run(['sh', '-c', 'wg pubkey < "$1"', 'sh', str(work / ('wg%s.key' % name))],
+                                          capture_output=True, text=True, check=True).stdout.strip()) for name in HOSTS)
+        assert all(oct((work / ('wg%s.key' % name)).stat().st_mode & 0o777) == '0o400' for name in HOSTS)
         yield keys
     finally:
         for process in started:
