@@ -165,6 +165,8 @@ def start_host(tag, host):
         return name
     args = ['run', '-d', '--name', name, '--hostname', host['name'], '--label', LABEL,
             '--systemd=always', '--cap-add', 'NET_ADMIN',
+            # wireguard-go's tun device, for the WireGuard overlay (this kernel has no WireGuard module)
+            '--device', '/dev/net/tun',
             '--network', '%s:ip=%s,ip6=%s' % (NETWORKS['public']['name'], host['public'], host['public6'])]
     if host['private']:
         args += ['--network', '%s:ip=%s,ip6=%s' % (NETWORKS['private']['name'], host['private'],

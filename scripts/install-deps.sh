@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(erlang-base erlang-ssl erlang-public-key erlang-crypto erlang-asn1 erlang-syntax-tools
               make openssl ca-certificates python3-venv shellcheck graphviz
-              nftables podman runc netavark aardvark-dns iptables debootstrap)  # nft: tests; the rest: the lab
+              nftables wireguard-tools wireguard-go  # nft, wg: tests
+              podman runc netavark aardvark-dns iptables debootstrap)  # the lab
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -6,7 +6,6 @@ is accepted; from a third namespace (an outsider) the WireGuard port answers not
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time

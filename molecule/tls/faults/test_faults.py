@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = os.environ.get('BEAMSEC_LAB_INVENTORY')
 TIMEOUT = 3.0
 MARGIN = 1.5  # seconds over the probe timeout that a whole cluster_verify may take
-NODE = {n: 'app@10.231.20.1%d' % n for n in (1, 2, 3)}
+NODE = {n: 'app@10.231.40.1%d' % n for n in (1, 2, 3)}
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason='run by molecule/tls/verify.yml on the lab')
 
@@ -122,7 +122,7 @@ def test_epmd_stopped(tmp_path):
 
 
 def test_packets_to_one_node_dropped(tmp_path):
-    drop_from(3, '10.231.20.0/24')
+    drop_from(3, '10.231.40.0/24')
     try:
         code, report, dummy = verify(tmp_path)
         assert code != 0
@@ -151,7 +151,7 @@ def _expired_cert(pki, address):
 
 
 def test_an_expired_certificate(tmp_path):
-    cert, key = _expired_cert(Path(os.environ['BEAMSEC_PKI']), '10.231.20.13')
+    cert, key = _expired_cert(Path(os.environ['BEAMSEC_PKI']), '10.231.40.13')
     (tmp_path / 'node.pem').write_bytes(cert)
     (tmp_path / 'node.key').write_bytes(key)
     tls = '/etc/beamsec/cluster-tls/tls'
@@ -175,8 +175,8 @@ def test_an_expired_certificate(tmp_path):
 
 def test_two_nodes_partitioned_with_nft(tmp_path):
     """beam2 and beam3 cut off from each other (beam1, the vantage point, still reaches both)."""
-    drop_from(2, '10.231.20.13')
-    drop_from(3, '10.231.20.12')
+    drop_from(2, '10.231.40.13')
+    drop_from(3, '10.231.40.12')
     try:
         # the link would live on until net_ticktime; the drop keeps it from coming back
         tool(2, "erlang:disconnect_node('%s')." % NODE[3])

@@ -26,5 +26,5 @@ def test_the_node_itself_reaches_its_peers_over_tls(host):
     """OTP's own TLS client on the node (not our probe) checks each peer's certificate for its host part."""
     me = int(host.check_output('hostname')[-1])
     for other in {1, 2, 3} - {me}:
-        ping = 'net_adm:ping(list_to_atom("app@10.231.20.1%d")).' % other
+        ping = 'net_adm:ping(list_to_atom("app@10.231.40.1%d")).' % other
         assert host.check_output("/usr/local/sbin/beamsec-app eval '%s'" % ping) == 'pong'
