@@ -2,11 +2,12 @@
 and a private network, built from Debian packages only.
 
     python3 lab/lab.py build [--force]       image from debootstrap, cached by package list
-    python3 lab/lab.py up [--nodes 3] [--outsiders 1]
+    python3 lab/lab.py up [--nodes 3] [--outsiders 1] [--public-only]
     python3 lab/lab.py down [--image]        containers and networks (and the image)
     python3 lab/lab.py status
 
-Cluster hosts sit on both networks; outsiders only on the public one. Both
+Cluster hosts sit on both networks (with --public-only, on the public one: their
+private network is then an overlay they make); outsiders only on the public one. Both
 networks are dual-stack (IPv4 and a ULA IPv6 prefix) and --internal: no
 gateway, nothing routes between them or off them, so an outsider is really
 outside and no lab packet can leave the lab.
@@ -137,12 +138,14 @@ def _address6(net, index):
     return NETWORKS[net]['prefix6'] + str(index)
 
 
-def hosts(nodes, outsiders):
+def hosts(nodes, outsiders, public_only=False):
     plan = []
     for index in range(1, nodes + 1):
-        plan.append({'name': 'beam%d' % index, 'group': 'beam_nodes',
-                     'public': _address('public', 10 + index), 'public6': _address6('public', 10 + index),
-                     'private': _address('private', 10 + index), 'private6': _address6('private', 10 + index)})
+        private = {'private': None, 'private6': None} if public_only else {
+            'private': _address('private', 10 + index), 'private6': _address6('private', 10 + index)}
+        plan.append(dict({'name': 'beam%d' % index, 'group': 'beam_nodes',
+                          'public': _address('public', 10 + index), 'public6': _address6('public', 10 + index)},
+                         **private))
     for index in range(1, outsiders + 1):
         plan.append({'name': 'outsider%d' % index if outsiders > 1 else 'outsider', 'group': 'outsiders',
                      'public': _address('public', 100 + index), 'public6': _address6('public', 100 + index),
@@ -233,12 +236,12 @@ def ensure_cookie():
     return COOKIE
 
 
-def up(nodes=3, outsiders=1):
+def up(nodes=3, outsiders=1, public_only=False):
     started = time.monotonic()
     ensure_cookie()
     tag = build()
     ensure_networks()
-    plan = hosts(nodes, outsiders)
+    plan = hosts(nodes, outsiders, public_only)
     names = [start_host(tag, host) for host in plan]
     for name in names:
         wait_booted(name)
@@ -276,13 +279,14 @@ def main(argv=None):
     cmd_up = sub.add_parser('up')
     cmd_up.add_argument('--nodes', type=int, default=3)
     cmd_up.add_argument('--outsiders', type=int, default=1)
+    cmd_up.add_argument('--public-only', action='store_true', help='cluster hosts without the private network')
     sub.add_parser('down').add_argument('--image', action='store_true')
     sub.add_parser('status')
     args = parser.parse_args(argv)
     if args.command == 'build':
         build(args.force)
     elif args.command == 'up':
-        up(args.nodes, args.outsiders)
+        up(args.nodes, args.outsiders, args.public_only)
     elif args.command == 'down':
         down(args.image)
     else:

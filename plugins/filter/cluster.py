@@ -227,6 +227,11 @@ def verify_nodes(members, hostvars, topology='mesh', inventory_dir=None, cookies
                        'dist_auto_connect': _value(host_vars, 'beamsec_dist_auto_connect', AUTO_CONNECT_DEFAULT),
                        'listen_min': low, 'listen_max': int(_value(host_vars, 'beamsec_dist_port_max', low))},
         }
+        wireguard = host_vars.get('beamsec_private_wireguard')
+        if wireguard and exposed != 'local':
+            # imported here: the wireguard filters import this module
+            from ansible_collections.beamsec.cluster.plugins.filter.wireguard import overlay
+            node['wireguard_port'] = overlay(host_vars, member['host'])['port']
         if cookies:
             node['cookie'] = str(cookie)
         elif cookie_dir:

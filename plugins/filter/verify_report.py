@@ -115,9 +115,11 @@ def outsider_findings(outsider_views):
     found = []
     for outsider, view in sorted(outsider_views.items()):
         for probe in view.get('findings') or ():
-            check = {'exposure_epmd': 'outsider_epmd', 'exposure_dist': 'outsider_dist'}.get(probe['check'])
+            check = {'exposure_epmd': 'outsider_epmd', 'exposure_dist': 'outsider_dist',
+                     'exposure_wireguard': 'outsider_wireguard'}.get(probe['check'])
             if check:
-                found.append(_finding(probe['node'], check, outsider, 'blocked', probe['observed'],
+                expected = 'silent' if check == 'outsider_wireguard' else 'blocked'
+                found.append(_finding(probe['node'], check, outsider, expected, probe['observed'],
                                       probe['outcome'] == 'ok', None, (probe.get('detail') or '').split(' ')[-1]))
         if 'findings' not in view:
             found.append(_finding('*', 'outsider_epmd', outsider, 'a probe', 'error', False, view.get('msg')))

@@ -34,6 +34,16 @@ def overlay(host_vars, host):
             'endpoint': wg.get('endpoint'), 'keepalive': wg.get('keepalive')}
 
 
+def _source(endpoint):
+    """The address a peer's packets come from: its endpoint's, if that is an address; '' for a name or none
+    (a tenant's, learned from its handshakes): the firewall then opens the port to any source."""
+    host = endpoint.rsplit(':', 1)[0].strip('[]') if endpoint else ''
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return ''
+
+
 def _endpoint(settings, host_vars, dials_out):
     if settings['endpoint'] is not None:
         return str(settings['endpoint'])
@@ -65,7 +75,8 @@ def wireguard_peers(host, hosts, hostvars, topology='mesh'):
             continue
         dials_out = spoke and not member['hub']
         keepalive = mine['keepalive'] if mine['keepalive'] is not None else (KEEPALIVE if spoke and not me['hub'] else 0)
-        peers.append({'host': other, 'public_key': str(key), 'endpoint': _endpoint(settings, host_vars, dials_out),
+        endpoint = _endpoint(settings, host_vars, dials_out)
+        peers.append({'host': other, 'public_key': str(key), 'endpoint': endpoint, 'source': _source(endpoint),
                       'allowed_ips': [str(ipaddress.ip_network(settings['address'].ip))], 'keepalive': int(keepalive)})
     if unknown:
         raise AnsibleFilterError('the WireGuard public keys of %s are unknown: make every member\'s key first '
@@ -74,9 +85,12 @@ def wireguard_peers(host, hosts, hostvars, topology='mesh'):
 
 
 def wireguard_settings(host_vars, host=''):
-    """A host's overlay as the role writes it: name, address with its prefix, port."""
+    """A host's overlay as the role writes it: name, address with its prefix, the address alone as a host route
+    (a tenant's: it routes to its hubs only, so another tenant's address has no route at all), port."""
     settings = overlay(host_vars, host)
-    return {'name': settings['name'], 'address': str(settings['address']), 'port': settings['port']}
+    alone = ipaddress.ip_interface(settings['address'].ip)
+    return {'name': settings['name'], 'address': str(settings['address']), 'host_address': str(alone),
+            'network': str(settings['address'].network), 'port': settings['port']}
 
 
 class FilterModule(object):

@@ -22,7 +22,8 @@ description:
     from what the running node acts on), C(membership) (each node's C(nodes()) against the topology, nodes outside
     the inventory included; hidden and pending connections as C(hidden_peers); one-sided views and partitions) and
     C(exposure) (nothing accepts a connection on the addresses listed in C(public_addresses): a port that accepts
-    and says nothing is open) and, in a C(hub_and_spoke) cluster, C(hub_pivot) (from each tenant's seat, with its
+    and says nothing is open; with C(wireguard_port), that port answers nothing to a handshake initiation from no
+    peer) and, in a C(hub_and_spoke) cluster, C(hub_pivot) (from each tenant's seat, with its
     own cookie and through its own node, a fresh connection to each hub node and a call of C(erlang:node()) on it
     and on every hidden peer the tenant holds get nothing: an Erlang hub that answers is one cluster with all its
     tenants; the one-way hub answers nothing) and C(tenant_cookie) (no two tenants share a cookie, compared by a
@@ -64,6 +65,12 @@ options:
         type: list
         elements: str
         default: []
+      wireguard_port:
+        description:
+          - The UDP port of the node host's WireGuard overlay. The exposure check then sends it, on each of
+            O(nodes[].public_addresses), a handshake initiation signed by no peer (C(exposure_wireguard)) - WireGuard
+            drops it without a word, so any answer is a violation; an ICMP port unreachable (nothing listens) is not.
+        type: int
       expect:
         description: What the node must run with.
         type: dict
@@ -253,6 +260,7 @@ EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_conne
 NODE_SPEC = dict(dict((key, CONNECTION_SPEC[key]) for key in ('port', 'epmd_port', 'cookie', 'cookie_file')),
                  name=dict(type='str', required=True), address=dict(type='str'),
                  public_addresses=dict(type='list', elements='str', default=[]),
+                 wireguard_port=dict(type='int'),
                  expect=dict(type='dict', default={}, options=EXPECT_SPEC))
 SHARED = ('cookie', 'cookie_file', 'tls', 'tls_certfile', 'tls_keyfile', 'tls_cafile', 'tls_verify',
           'tls_check_hostname', 'timeout', 'probe_key')
@@ -289,6 +297,8 @@ def node_specs(params):
         for key in ('port', 'epmd_port'):
             if spec.get(key) is not None and not 0 < spec[key] < 65536:
                 raise ParamError('%s.%s=%s is not a TCP port: use 1-65535' % (where, key, spec[key]))
+        if spec.get('wireguard_port') is not None and not 0 < spec['wireguard_port'] < 65536:
+            raise ParamError('%s.wireguard_port=%s is not a UDP port: use 1-65535' % (where, spec['wireguard_port']))
         if spec.get('cookie') and spec.get('cookie_file'):
             raise ParamError('%s sets both cookie and cookie_file: keep one' % where)
         if spec.get('cookie') is not None or spec.get('cookie_file') is not None:

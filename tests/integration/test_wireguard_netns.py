@@ -1,7 +1,9 @@
 """The node role's WireGuard files, run for real: two hosts in network namespaces of this test's own, joined by
 a bridge (their "public" network), wireguard-go in each (this kernel has no WireGuard module), the role's key tasks
-(`wg genkey` into a 0400 file on the host), its peers file and its up script. Over the overlay a TCP connection
-is accepted; from a third namespace (an outsider) the WireGuard port answers nothing."""
+(`wg genkey` into a 0400 file on the host), its peers file, its up script and its ruleset. Over the overlay a
+connection to the dist port is accepted; from a third namespace (an outsider) the WireGuard port answers nothing
+(the firewall drops it before WireGuard would), and a packet from the public side that claims a peer's overlay
+address is dropped."""
 
 import json
 import os
@@ -53,6 +55,7 @@ def overlay(tmp_path_factory):
                   'beamsec_topology': 'mesh', 'node_wireguard_found': {'results': [{}, {'stat': {'exists': False}}]}}
         inventory = {'all': {'vars': common, 'hosts': {
             name: {'beamsec_private_address': host['overlay'], 'beamsec_public_address': host['public'],
+                   'node_firewall_peers': [other['overlay'] for other in HOSTS.values() if other is not host],
                    'beamsec_private_wireguard': {'name': 'wg' + name, 'address': host['overlay'] + '/24', 'port': PORT}}
             for name, host in HOSTS.items()}}}
         (work / 'inventory.json').write_text(json.dumps(inventory))
@@ -64,6 +67,9 @@ def overlay(tmp_path_factory):
             started.append(subprocess.Popen(['ip', 'netns', 'exec', 'bswg-' + name, 'wireguard-go', '-f', wg['name']],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             netns(name, 'sh', str(work / (wg['name'] + '.up')))
+            netns(name, 'nft', '-f', str(work / (wg['name'] + '.nft')))
+            # no reverse-path filter (many hosts have none, or a loose one): the ruleset alone must stop a spoof
+            netns(name, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.eth0.rp_filter=0')
         keys = dict((name, subprocess.run(['sh', '-c', 'wg pubkey < "$1"', 'sh', str(work / ('wg%s.key' % name))],
                                           capture_output=True, text=True, check=True).stdout.strip()) for name in HOSTS)
         assert all(oct((work / ('wg%s.key' % name)).stat().st_mode & 0o777) == '0o400' for name in HOSTS)
@@ -78,11 +84,32 @@ def overlay(tmp_path_factory):
             Path('/var/run/wireguard/wg%s.sock' % name).unlink(missing_ok=True)
 
 
-ACCEPT = 'import socket; s = socket.socket(); s.bind(("%s", 7000)); s.listen(); s.settimeout(15); c, a = s.accept(); print(a[0])'
-CONNECT = 'import socket, sys; socket.create_connection((sys.argv[1], 7000), 10).close()'
+ACCEPT = ('import socket; s = socket.socket(); s.bind(("%s", 9100)); s.listen(); s.settimeout(15); '
+          'c, a = s.accept(); print(a[0])')
+CONNECT = 'import socket, sys; socket.create_connection((sys.argv[1], 9100), 10).close()'
+KNOCK = ('import sys; from ansible_collections.beamsec.cluster.plugins.module_utils._dist.wireguard import knock; '
+         'print(knock(sys.argv[1], int(sys.argv[2]), 2.0)[0])')
+ECHO = ('import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7001)); '
+        's.settimeout(15); d, a = s.recvfrom(2048); s.sendto(d[:8], a)')
 
 
-def test_tcp_over_the_overlay(overlay):
+def collection_env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p.endswith('collections')))
+
+
+def dropped(name, proto):
+    """Packets the ruleset dropped of this protocol's cluster (or WireGuard) ports, by its counters."""
+    rules = json.loads(netns(name, 'nft', '-j', 'list', 'chain', 'inet', 'beamsec', 'input').stdout)['nftables']
+    total = 0
+    for rule in (r['rule'] for r in rules if 'rule' in r):
+        kinds = [e for e in rule['expr'] if 'counter' in e or 'drop' in e]
+        if 'drop' in str(kinds) and '"protocol": "%s"' % proto in json.dumps(rule['expr']):
+            total += sum(e['counter']['packets'] for e in rule['expr'] if 'counter' in e)
+    return total
+
+
+def test_a_peer_reaches_the_dist_port_over_the_overlay(overlay):
+    before = dropped('b', 'tcp')
     server = subprocess.Popen(['ip', 'netns', 'exec', 'bswg-b', sys.executable, '-c', ACCEPT % HOSTS['b']['overlay']],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -94,21 +121,37 @@ def test_tcp_over_the_overlay(overlay):
         server.wait()
     shown = netns('a', 'wg', 'show', 'wga', 'latest-handshakes').stdout.split()
     assert shown[0] == overlay['b'] and int(shown[1]) > 0
+    assert dropped('b', 'tcp') == before
 
 
-PROBE = '''import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.send(b"\\x01" + b"\\x00" * 147)  # a handshake initiation from no key of the peer's
-try:
-    print(len(s.recv(2048)))
-except socket.timeout:
-    print("silent")
-except ConnectionRefusedError:
-    print("refused")'''
+def test_a_peers_overlay_address_claimed_from_the_public_side_is_dropped(overlay):
+    """The outsider sends from b's overlay address, routed at a's public address: a's kernel would take it (the
+    address is a's own), the peer rule would admit its source; the rule's interface (the overlay) does not."""
+    netns('out', 'ip', 'addr', 'add', HOSTS['b']['overlay'] + '/32', 'dev', 'eth0')
+    netns('out', 'ip', 'route', 'add', HOSTS['a']['overlay'] + '/32', 'via', HOSTS['a']['public'],
+          'src', HOSTS['b']['overlay'])
+    before = dropped('a', 'tcp')
+    spoof = netns('out', sys.executable, '-c', CONNECT.replace(', 10)', ', 3)'), HOSTS['a']['overlay'], check=False)
+    assert spoof.returncode != 0
+    assert dropped('a', 'tcp') > before  # the ruleset dropped it, not only the reply's wrong way back
+
+
+def knock(port):
+    """The verifier's outsider knock (module_utils/_dist/wireguard.py), from the outsider's namespace."""
+    return subprocess.run(['ip', 'netns', 'exec', 'bswg-out', sys.executable, '-c', KNOCK, HOSTS['a']['public'],
+                           str(port)], capture_output=True, text=True, env=collection_env(), timeout=30).stdout.strip()
 
 
 def test_an_outsider_gets_no_answer_from_the_wireguard_port(overlay):
-    # the control: the outsider reaches the host (a closed port answers with ICMP)
-    assert netns('out', sys.executable, '-c', PROBE, HOSTS['a']['public'], str(PORT + 1)).stdout.strip() == 'refused'
-    assert netns('out', sys.executable, '-c', PROBE, HOSTS['a']['public'], str(PORT)).stdout.strip() == 'silent'
+    # the controls: a closed port answers with ICMP, a UDP service that answers anyone is seen to
+    assert knock(PORT + 1) == 'refused'
+    echo = subprocess.Popen(['ip', 'netns', 'exec', 'bswg-a', sys.executable, '-c', ECHO])
+    try:
+        time.sleep(0.5)
+        assert knock(7001) == 'answered'
+    finally:
+        echo.kill()
+        echo.wait()
+    before = dropped('a', 'udp')
+    assert knock(PORT) == 'silent'
+    assert dropped('a', 'udp') > before  # a mesh lets in the peers' endpoints only

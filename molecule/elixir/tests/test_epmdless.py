@@ -10,7 +10,7 @@ def test_no_epmd(host):
 
 def test_fixed_port_on_the_private_address(host):
     lines = host.check_output("ss -Hltn 'sport = :9100'").splitlines()
-    assert len(lines) == 1 and lines[0].split()[3].startswith('10.231.30.')
+    assert len(lines) == 1 and lines[0].split()[3].startswith('10.231.41.')
     vm_args = host.file('/etc/beamsec/app/vm.args').content_string
     assert '-start_epmd false' in vm_args and '-erl_epmd_port 9100' in vm_args
 
@@ -19,11 +19,3 @@ def test_firewall_has_no_epmd_port(host):
     ruleset = host.check_output('nft list table inet beamsec')
     assert 'dport 9100 accept' in ruleset.replace('{ ', '').replace(' }', '')
 
-
-def test_dedicated_interface_made_now_and_at_boot(host):
-    link = host.check_output('ip -d -o link show cluster0')
-    flags = link.split('<', 1)[1].split('>', 1)[0].split(',')
-    assert 'macvlan mode bridge' in link and 'UP' in flags
-    assert '10.231.30.' in host.check_output('ip -o -4 addr show dev cluster0')
-    unit = host.service('beamsec-link-cluster0.service')
-    assert unit.is_enabled and unit.is_running

@@ -5,7 +5,7 @@ would use it, reaching neither the hub nor another tenant."""
 import re
 
 BIN = '/opt/app/bin/app'
-HUB = '10.231.30.11'
+HUB = '10.231.41.11'
 
 
 def test_a_tenants_boot_hook_keeps_no_peer_and_no_cookie(host):
@@ -28,7 +28,7 @@ def test_no_cookie_in_any_argv(host):
 
 def test_a_compromised_tenant_reaches_no_hub_and_no_tenant(host):
     """From the tenant's seat, with its own cookie, through its own node: nothing answers."""
-    others = sorted({'10.231.30.12', '10.231.30.13'} - set(host.check_output('hostname -I').split()))
+    others = sorted({'10.231.41.12', '10.231.41.13'} - set(host.check_output('hostname -I').split()))
     attempt = ('IO.inspect({Node.connect(:"beamsec_hub@%s"), Node.connect(:"app@%s"), Node.list()})'
                % (HUB, others[0]))
     assert host.check_output("%s rpc '%s'" % (BIN, attempt)) == '{false, false, []}'

@@ -6,12 +6,12 @@ CTL = 'rabbitmqctl --timeout 30'
 
 
 def private_address(host):
-    return host.check_output("ip -o -4 addr show | grep -o '10\\.231\\.20\\.[0-9]*' | head -1")
+    return host.check_output("ip -o -4 addr show | grep -o '10\\.231\\.30\\.[0-9]*' | head -1")
 
 
 def test_cluster_status_shows_every_node_running(host):
     status = json.loads(host.check_output('%s cluster_status --formatter json' % CTL))
-    expected = sorted('rabbit@10.231.20.%d' % n for n in (11, 12, 13))
+    expected = sorted('rabbit@10.231.30.%d' % n for n in (11, 12, 13))
     assert sorted(status['running_nodes']) == expected
     assert sorted(status['disk_nodes']) == expected
 
@@ -51,3 +51,12 @@ def test_client_port_left_as_it_was(host):
 
 def test_the_old_database_was_moved_aside(host):
     assert host.file('/var/lib/rabbitmq/mnesia.before-beamsec').is_directory
+
+
+def test_dedicated_interface_made_now_and_at_boot(host):
+    link = host.check_output('ip -d -o link show cluster0')
+    flags = link.split('<', 1)[1].split('>', 1)[0].split(',')
+    assert 'macvlan mode bridge' in link and 'UP' in flags
+    assert '10.231.30.' in host.check_output('ip -o -4 addr show dev cluster0')
+    unit = host.service('beamsec-link-cluster0.service')
+    assert unit.is_enabled and unit.is_running

@@ -21,7 +21,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc, wireguard
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
@@ -53,6 +53,7 @@ class Target:
         self.epmd_port = spec.get('epmd_port') or epmd.EPMD_PORT
         self.cookie = spec.get('cookie_bytes') or cookie
         self.public = list(spec.get('public_addresses') or [])
+        self.wireguard_port = spec.get('wireguard_port')
         expect = spec.get('expect') or {}
         self.expect = {
             'connect_all': expect.get('connect_all', False),
@@ -209,6 +210,13 @@ def _exposure_dist(target, address, port, timeout):
                      'dist port %s:%d' % (address, port))]
 
 
+def _exposure_wireguard(target, address, timeout):
+    """...and the overlay's WireGuard port says nothing to a stranger (wireguard.py)."""
+    observed, detail = wireguard.knock(address, target.wireguard_port, timeout)
+    return [_finding(target, 'exposure_wireguard', list(wireguard.QUIET), observed, observed in wireguard.QUIET,
+                     '%s; WireGuard %s:%d' % (detail, address, target.wireguard_port))]
+
+
 def membership(targets, facts_by_node, topology, hubs):
     """Each node's connections against the expected topology: every visible node, in the inventory
     or not; hidden and pending connections (none but our own probe may be there); one-sided views
@@ -313,6 +321,8 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                     jobs.append(('exposure', target, pool.submit(_exposure_epmd, target, address, timeout)))
                     jobs.extend(('exposure', target, pool.submit(_exposure_dist, target, address, port, timeout))
                                 for port in _exposure_ports(target))
+                    if target.wireguard_port:
+                        jobs.append(('exposure', target, pool.submit(_exposure_wireguard, target, address, timeout)))
         findings, facts_by_node = [], {}
         for kind, target, future in jobs:
             try:
@@ -341,7 +351,7 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
 def exposure_jobs(specs):
     """How many exposure probes verify() makes of these nodes (a bound on its time)."""
     targets = [Target(spec, None) for spec in specs]
-    return sum(len(t.public) * (1 + len(_exposure_ports(t))) for t in targets)
+    return sum(len(t.public) * (1 + len(_exposure_ports(t)) + bool(t.wireguard_port)) for t in targets)
 
 
 def _exposure_ports(target):

@@ -42,7 +42,8 @@ def test_hub_and_spoke_expectations_per_vantage_point():
     views['t2'] = dict(HOSTVARS['t2'], beamsec_peer_view={'findings': [probe('app@10.0.0.2', 'timeout')]})
     views['out'] = {'beamsec_outsider_view': {'findings': [
         exposure('app@10.0.0.1', 'exposure_epmd', 'answered with 1 name(s)', False, '192.0.2.1:4369'),
-        exposure('app@10.0.0.2', 'exposure_dist', 'timeout', True, '10.0.0.2:9100')]}}
+        exposure('app@10.0.0.2', 'exposure_dist', 'timeout', True, '10.0.0.2:9100'),
+        exposure('app@10.0.0.2', 'exposure_wireguard', 'answered', False, '192.0.2.2:51820')]}}
     report = verify_report({'findings': [], 'summary': {'nodes': 3}}, members, views, ['out'], 'hub_and_spoke')
     outcome = {(f['vantage'], f['node'], f['check']): f['outcome'] for f in report['findings']}
     assert outcome == {
@@ -51,10 +52,12 @@ def test_hub_and_spoke_expectations_per_vantage_point():
         ('shop@10.0.0.3', 'app@10.0.0.2', 'peer_reach'): 'ok',
         ('out', 'app@10.0.0.1', 'outsider_epmd'): 'violation',  # EPMD answered on a public address
         ('out', 'app@10.0.0.2', 'outsider_dist'): 'ok',
+        ('out', 'app@10.0.0.2', 'outsider_wireguard'): 'violation',  # something answered a stranger's initiation
     }
-    assert report['summary']['violations'] == 2
+    assert report['summary']['violations'] == 3
     assert report['summary']['vantage_points'] == ['controller', 'hub', 't1', 't2', 'out']
-    assert [f['target'] for f in report['findings'] if f['vantage'] == 'out'] == ['192.0.2.1:4369', '10.0.0.2:9100']
+    assert [f['target'] for f in report['findings'] if f['vantage'] == 'out'] == ['192.0.2.1:4369', '10.0.0.2:9100',
+                                                                                    '192.0.2.2:51820']
     assert 'color=red' in report['dot'] and 'doubleoctagon' in report['dot']
     assert report['table'][0].split() == ['NODE', 'CHECK', 'VANTAGE', 'TARGET', 'EXPECTED', 'OBSERVED', 'OUTCOME']
 

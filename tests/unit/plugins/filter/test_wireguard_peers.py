@@ -36,3 +36,18 @@ def test_an_unknown_key_and_a_bad_address_are_named():
     for address in ('10.99.0.1', 'x', '10.99.0.1/33'):  # no prefix: no route to the peers
         with pytest.raises(AnsibleFilterError, match=r'beamsec_private_wireguard.address of hub must be an address'):
             wireguard_settings({'beamsec_private_wireguard': {'address': address}}, 'hub')
+
+
+def test_sources_are_the_endpoints_addresses_and_unknown_for_names_and_tenants():
+    named = dict(HOSTS, t1=host('10.99.0.2/24', '198.51.100.7', 'K2',
+                                beamsec_private_wireguard={'address': '10.99.0.2/24', 'endpoint': 'wg.example:51999'}))
+    mesh = wireguard_peers('hub', ['hub', 't1', 'v6'], HOSTS)
+    assert [p['source'] for p in mesh] == ['198.51.100.7', '2001:db8::4']
+    assert [p['source'] for p in wireguard_peers('hub', ['hub', 't1'], named)] == ['']
+    assert [p['source'] for p in wireguard_peers('hub', ['hub', 't1'], HOSTS, 'hub_and_spoke')] == ['']
+
+
+def test_a_tenant_gets_its_address_alone():
+    settings = wireguard_settings({'beamsec_private_wireguard': {'address': 'fd99::4/64'}}, 'v6')
+    assert (settings['address'], settings['host_address'], settings['network']) == ('fd99::4/64', 'fd99::4/128',
+                                                                                    'fd99::/64')
