@@ -53,6 +53,7 @@ bench: deps link
 	$(PY) benchmarks/decode_cost.py
 	$(PY) benchmarks/hostile_memory.py
 	$(PY) benchmarks/tenant_scale.py
+	$(PY) benchmarks/overlay.py
 
 ## The demo: a fresh lab (3 cluster hosts + 1 outsider), the app as OTP ships it, what the
 ## outsider sees; then playbooks/harden.yml, what the outsider sees after, and playbooks/verify.yml.

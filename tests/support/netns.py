@@ -18,8 +18,9 @@ def run_in(name, *argv, check=True, timeout=60):
 
 
 @contextlib.contextmanager
-def node_and_peer(cookie, ruleset=None):
-    """Yield once the node listens on DIST_PORT; cookie is the node's (given on its command line: a test cookie)."""
+def node_and_peer(cookie, ruleset=None, any_address=False):
+    """Yield once the node listens on DIST_PORT; cookie is the node's (given on its command line: a test cookie).
+    any_address: the node listens on every address of its namespace (an overlay's too), not NODE_IP alone."""
     for name in (NODE, PEER):
         subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
         subprocess.run(['ip', 'netns', 'add', name], check=True)
@@ -38,8 +39,8 @@ def node_and_peer(cookie, ruleset=None):
         time.sleep(0.5)
         started.append(subprocess.Popen(
             ['ip', 'netns', 'exec', NODE, 'erl', '-noshell', '-name', NODE_NAME, '-setcookie', cookie,
-             '-kernel', 'inet_dist_listen_min', str(DIST_PORT), '-kernel', 'inet_dist_listen_max', str(DIST_PORT),
-             '-kernel', 'inet_dist_use_interface', '{%s}' % NODE_IP.replace('.', ',')],
+             '-kernel', 'inet_dist_listen_min', str(DIST_PORT), '-kernel', 'inet_dist_listen_max', str(DIST_PORT)]
+            + ([] if any_address else ['-kernel', 'inet_dist_use_interface', '{%s}' % NODE_IP.replace('.', ',')]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for dummy in range(100):
             if run_in(NODE, 'ss', '-Hltn', 'sport = :%d' % DIST_PORT).stdout.strip():

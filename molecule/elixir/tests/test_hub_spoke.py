@@ -32,3 +32,20 @@ def test_a_compromised_tenant_reaches_no_hub_and_no_tenant(host):
     attempt = ('IO.inspect({Node.connect(:"beamsec_hub@%s"), Node.connect(:"app@%s"), Node.list()})'
                % (HUB, others[0]))
     assert host.check_output("%s rpc '%s'" % (BIN, attempt)) == '{false, false, []}'
+
+
+def test_a_tenant_routes_to_the_hub_only(host):
+    """The overlay gives a tenant its own address alone and a route to the hub: another tenant's overlay address has
+    no route through it at all (the lab's networks have no default route: no route anywhere)."""
+    assert 'dev spoke0' in host.check_output('ip route get %s' % HUB)
+    for other in sorted({'10.231.41.12', '10.231.41.13'} - set(host.check_output('hostname -I').split())):
+        route = host.run('ip route get %s' % other)
+        assert route.rc != 0 and 'unreachable' in route.stderr, route.stdout + route.stderr
+
+
+def test_a_tenant_dials_the_hub_and_lets_in_its_wireguard_only(host):
+    hub_public = '10.231.10.11'
+    assert host.check_output('wg show spoke0 endpoints').split()[1] == '%s:51820' % hub_public
+    rules = host.check_output('nft list table inet beamsec')
+    assert 'ip saddr %s udp dport 51820 accept' % hub_public in rules
+    assert re.search(r'udp dport 51820 counter packets \d+ bytes \d+ drop', rules)

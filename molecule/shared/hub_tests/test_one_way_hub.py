@@ -88,3 +88,15 @@ def test_a_stopped_tenant_is_down_within_the_timeout(host):
             if host.run(HUB + ' --timeout 2 nodes').rc == 0:
                 break
             time.sleep(0.5)
+
+
+def test_an_overlay_hub_reaches_tenants_only_through_tunnels_they_opened(host):
+    """On a WireGuard hub, no tenant's endpoint is configured: each one the hub has was learned from the tenant's
+    own handshakes (their public addresses), and every tenant has a recent one."""
+    for overlay in host.check_output('wg show interfaces').split():
+        assert 'Endpoint' not in host.file('/etc/beamsec/wireguard/%s.peers' % overlay).content_string
+        endpoints = [line.split()[1] for line in host.check_output('wg show %s endpoints' % overlay).splitlines()]
+        assert len(endpoints) == len(tenants(host)) and all(e.startswith('10.231.10.') for e in endpoints), endpoints
+        handshakes = [int(line.split()[1]) for line in host.check_output('wg show %s latest-handshakes'
+                                                                        % overlay).splitlines()]
+        assert min(handshakes) > time.time() - 180, handshakes
