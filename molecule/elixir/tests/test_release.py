@@ -10,7 +10,7 @@ def main_pid(host):
 
 
 def node_name(host):
-    return 'app@' + host.check_output("ip -o -4 addr show | grep -o '10\\.231\\.30\\.[0-9]*' | head -1")
+    return 'app@' + host.check_output("ip -o -4 addr show | grep -o '10\\.231\\.41\\.[0-9]*' | head -1")
 
 
 def command_lines(host):
