@@ -124,6 +124,7 @@ CASES = [
     ('dist-ticktime', 'dist', dict(DIST, beamsec_net_ticktime=1), 'beamsec_net_ticktime=1 is below 4 seconds'),
     ('dist-auto-connect', 'dist', dict(DIST, beamsec_dist_auto_connect='always'), 'beamsec_dist_auto_connect'),
     ('dist-inet6-on-ipv4', 'dist', dict(DIST, beamsec_proto_dist='inet6_tcp'), 'needs an IPv6 private address'),
+    ('dist-inet-on-ipv6', 'dist', {'node_dist_address': 'fd99::1'}, 'set beamsec_proto_dist=inet6_tcp'),
     ('dist-proto-unknown', 'dist', dict(DIST, beamsec_proto_dist='inet_tls'), 'beamsec_proto_dist'),
     ('dist-setcookie', 'dist', dict(DIST, beamsec_vm_args_extra=['-setcookie x']), 'must not carry the setcookie flag'),
     ('dist-port-type', 'dist', dict(DIST, beamsec_dist_port_min='abc'), 'beamsec_dist_port_min'),
