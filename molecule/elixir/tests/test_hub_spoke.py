@@ -49,3 +49,10 @@ def test_a_tenant_dials_the_hub_and_lets_in_its_wireguard_only(host):
     rules = host.check_output('nft list table inet beamsec')
     assert 'ip saddr %s udp dport 51820 accept' % hub_public in rules
     assert re.search(r'udp dport 51820 counter packets \d+ bytes \d+ drop', rules)
+
+
+def test_the_overlay_runs_now_and_at_boot(host):
+    unit = host.service('beamsec-wireguard-spoke0.service')
+    assert unit.is_enabled and unit.is_running
+    assert '10.231.41.' in host.check_output('ip -o -4 addr show dev spoke0')
+    assert '10.231.20.' not in host.check_output('hostname -I')  # no lab private network
