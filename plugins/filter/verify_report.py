@@ -17,9 +17,10 @@ description:
     findings judged from those vantage points, adds the controller's, and writes a summary, a table and a
     Graphviz DOT picture of who is connected to whom and what an outsider reaches.
   - What a peer may reach depends on O(topology) - in a mesh every peer is accepted; in a hub-and-spoke cluster a
-    tenant's probe never gets through to another tenant, and everyone else's probe gets to the handshake but not
-    past it (each node has its own cookie); a one-way hub (C(one_way), its command's view with each tenant's own
-    cookie) reaches every tenant.
+    tenant's probe never gets through to another tenant (when both are on a WireGuard overlay, C(unreachable): a
+    tenant has no route to another, and a dropped packet is not enough), and everyone else's probe gets to the
+    handshake but not past it (each node has its own cookie); a one-way hub (C(one_way), its command's view with
+    each tenant's own cookie) reaches every tenant.
 author: beamsec.cluster maintainers (@beamsec)
 options:
   _input:
@@ -79,16 +80,18 @@ def _finding(node, check, vantage, expected, observed, good, detail=None, target
     return found
 
 
-def _peer_expected(source, target, topology):
+def _peer_expected(source, target, topology, overlay=False):
     if source.get('one_way'):
         return 'accepted'  # the one-way hub presents each tenant's own cookie
     if topology == 'hub_and_spoke' and not source['hub'] and not target['hub']:
-        return 'blocked'  # tenant to tenant: the firewall, then the cookie, stop it
+        # tenant to tenant: the firewall, then the cookie, stop it; on an overlay there is no route at all
+        return 'unreachable' if overlay else 'blocked'
     return 'rejected' if topology == 'hub_and_spoke' else 'accepted'
 
 
-def peer_findings(members, peer_views, topology):
-    """A node's auth probes of its peers, judged by what the topology lets it reach."""
+def peer_findings(members, peer_views, topology, overlays=()):
+    """A node's auth probes of its peers, judged by what the topology lets it reach (overlays: the hosts on a
+    WireGuard overlay, where a tenant has no route to another tenant)."""
     by_node = {m['node']: m for m in members}
     found = []
     for source in members:
@@ -103,8 +106,9 @@ def peer_findings(members, peer_views, topology):
             target = by_node.get(probe['node'])
             if target is None or probe['check'] != 'auth':
                 continue
-            expected, observed = _peer_expected(source, target, topology), probe['observed']
-            seen = 'blocked' if observed in BLOCKED else observed
+            overlay = source['host'] in overlays and target['host'] in overlays
+            expected, observed = _peer_expected(source, target, topology, overlay), probe['observed']
+            seen = 'blocked' if observed in BLOCKED and expected == 'blocked' else observed
             found.append(_finding(target['node'], 'peer_reach', source['node'], expected, observed,
                                   seen == expected, probe.get('detail')))
     return found
@@ -248,7 +252,8 @@ def verify_report(verified, members, hostvars, outsiders=(), topology='mesh'):
     findings = [dict(f, vantage='controller') for f in verified.get('findings', [])]
     locals_ = local_findings(members, local_views)
     knocks = knock_findings(members, knock_views)
-    findings += peer_findings(members, peer_views, topology) + locals_ + knocks + outsider_findings(outsider_views)
+    overlays = {m['host'] for m in members if _registered(hostvars, m['host'], 'beamsec_private_wireguard')}
+    findings += peer_findings(members, peer_views, topology, overlays) + locals_ + knocks + outsider_findings(outsider_views)
     vantage = (['controller'] + sorted(h for h, view in peer_views.items() if 'findings' in view)
                + sorted({f['vantage'] for f in locals_ + knocks}) + sorted(outsider_views))
     summary = _summary(findings, dict(verified.get('summary', {}), vantage_points=vantage))

@@ -131,3 +131,20 @@ def test_strangers_knocks_above_the_threshold_are_a_violation():
         ('record@t1', 'knocks', 0, None, 'ok'), ('record@t2', 'knocks', 212, '10.0.0.9,unknown', 'violation')]
     failed = dict(views, t1=dict(views['t1'], beamsec_knock_view={'failed': True, 'msg': 'cannot read'}))
     assert verify_report({'findings': [], 'summary': {}}, members, failed)['findings'][0]['outcome'] == 'violation'
+
+
+def test_on_an_overlay_a_tenant_must_have_no_route_to_another_tenant():
+    """A dropped packet (timeout) between tenants is enough on a shared network, not on a WireGuard overlay, where a
+    tenant routes to its hubs only: there another tenant must be unreachable."""
+    overlay = {host: dict(host_vars, beamsec_private_wireguard={'address': host_vars.get(
+        'beamsec_private_address', host_vars.get('node_dist_address')) + '/24'}) for host, host_vars in HOSTVARS.items()}
+    members = cluster_members(['hub', 't1', 't2'], overlay)
+    outcome = {}
+    for hostvars, seen in ((HOSTVARS, 'timeout'), (overlay, 'timeout'), (overlay, 'unreachable')):
+        views = dict(hostvars)
+        views['t1'] = dict(hostvars['t1'], beamsec_peer_view={'findings': [probe('shop@10.0.0.3', seen)]})
+        report = verify_report({'findings': [], 'summary': {'nodes': 3}}, members, views, [], 'hub_and_spoke')
+        found = [f for f in report['findings'] if f['vantage'] == 'app@10.0.0.2'][0]
+        outcome[(hostvars is overlay, seen)] = (found['expected'], found['outcome'])
+    assert outcome == {(False, 'timeout'): ('blocked', 'ok'), (True, 'timeout'): ('unreachable', 'violation'),
+                       (True, 'unreachable'): ('unreachable', 'ok')}
