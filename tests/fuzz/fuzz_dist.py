@@ -261,10 +261,21 @@ class Wire:
             raise Defect('wire', 'stray bytes after a message we sent')
         self.sent.append((control, payload))
 
+    def frame(self, body):
+        return struct.pack('>I', len(body)) + body
+
     def send(self, data):
-        if data != b'\0\0\0\0':
-            raise Defect('wire', 'raw bytes sent after the handshake: %r' % data[:20])
-        self.ticks += 1
+        """A tick, or whole frames (several in one write: a round trip's requests)."""
+        if data == b'\0\0\0\0':
+            self.ticks += 1
+            return
+        data = bytes(data)
+        while data:
+            size = struct.unpack('>I', data[:4])[0] if len(data) >= 4 else -1
+            if size <= 0 or len(data) < 4 + size:
+                raise Defect('wire', 'raw bytes sent after the handshake that are not whole frames: %r' % data[:20])
+            self.send_frame(data[4:4 + size])
+            data = data[4 + size:]
 
     def recv_frame(self, limit):
         self.deadline.remaining(self.stage)
@@ -353,9 +364,14 @@ def _sent_request(sent):
     return me, ref, str(module), str(function), list(args)
 
 
+def _args(args):
+    """A call's arguments as terms (facts encodes its own once: etf.Encoded)."""
+    return etf.decode(bytes((etf.VERSION,)) + args) if isinstance(args, etf.Encoded) else list(args)
+
+
 def _as_sent(module, function, args):
     """A call as the node reads it (strings become charlists)."""
-    return etf.decode(etf.encode((etf.Atom(module), etf.Atom(function), list(args))))
+    return etf.decode(etf.encode((etf.Atom(module), etf.Atom(function), _args(args))))
 
 
 def _asked(calls, expected):
@@ -678,6 +694,7 @@ def _brief(value):
 
 def key_of(call):
     module, function, args = call
+    args = _args(args)
     return '%s:%s' % (module, function) + (':%s' % args[-1] if args else '')
 
 

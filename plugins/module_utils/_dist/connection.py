@@ -220,9 +220,11 @@ class Connection:
         return data
 
     # -- frames
+    def frame(self, payload):
+        return struct.pack('>H' if self.header == 2 else '>I', len(payload)) + payload
+
     def send_frame(self, payload):
-        fmt = '>H' if self.header == 2 else '>I'
-        self.send(struct.pack(fmt, len(payload)) + payload)
+        self.send(self.frame(payload))
 
     def recv_frame(self, limit=HANDSHAKE_FRAME_LIMIT):
         """One frame. Closed only for a close between frames; a close inside one is Truncated,

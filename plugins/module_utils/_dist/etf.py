@@ -99,6 +99,11 @@ class Fun(namedtuple('Fun', 'module arity raw')):
     """A fun, kept opaque: ``raw`` is its encoding and is sent back as is."""
 
 
+class Encoded(bytes):
+    """A term of ours encoded once (no version byte), sent as is wherever it sits in a term: the same request to
+    many nodes is not encoded again for each. Never made by the decoder."""
+
+
 def _mask_tail(data, bits):
     """Zero the unused low bits of the last byte, as Erlang does."""
     return data[:-1] + bytes((data[-1] & (0xFF << (8 - bits)) & 0xFF,))
@@ -702,6 +707,8 @@ def _encode(value, out, depth):
             _encode(item, out, depth + 1)
     elif value is None:
         _encode_atom('undefined', out)
+    elif kind is Encoded:
+        out += value
     else:
         _encode_special(value, out, depth)
 
@@ -753,6 +760,13 @@ def _plain(value):
         if isinstance(value, base):
             return base(value)
     return value
+
+
+def encoded(value):
+    """``value`` encoded once, as an Encoded term to put inside others (a list keeps its length, for messages)."""
+    term = Encoded(encode(value)[1:])
+    term.length = len(value) if isinstance(value, (list, tuple)) else None
+    return term
 
 
 def encode(value, compressed=None):

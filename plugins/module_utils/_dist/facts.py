@@ -26,7 +26,7 @@ import ipaddress
 import json
 import struct
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf, rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ProtocolError, WrongNode
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
@@ -142,6 +142,8 @@ _CALLS = (
     # would OTP log a failed handshake (dist_util's error reports), primary and module levels as they run
     + [('logger', 'allow', (Atom('error'), Atom('dist_util')))]
 )
+# the same calls to every node: their arguments encoded once, here
+_CALLS = [(module, function, etf.encoded(list(args))) for module, function, args in _CALLS]
 
 
 def _checked(results):

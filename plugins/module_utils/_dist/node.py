@@ -51,6 +51,7 @@ class NodeConnection:
         self.port = port
         self.received = 0  # message bytes so far: a round trip's cap is counted on it
         self._serial = 0
+        self._ref_base = (secrets.randbits(32), secrets.randbits(32))
 
     @property
     def deadline(self):
@@ -65,14 +66,19 @@ class NodeConnection:
         return etf.Pid(self.our_node, self._serial, 0, self.creation)
 
     def make_ref(self):
-        return etf.Reference(self.our_node, self.creation, tuple(secrets.randbits(32) for dummy in range(3)))
+        # unique on this connection (replies are matched by it); one random draw per connection, not per call
+        self._serial += 1
+        return etf.Reference(self.our_node, self.creation, (self._serial,) + self._ref_base)
 
-    def send(self, control, message=None):
-        """A pass-through message: 'p', the control tuple, then the payload."""
+    def frame(self, control, message=None):
+        """A pass-through message as it goes on the wire: 'p', the control tuple, then the payload, framed."""
         body = bytes((PASS_THROUGH,)) + etf.encode(control)
         if message is not None:
             body += etf.encode(message)
-        self.conn.send_frame(body)
+        return self.conn.frame(body)
+
+    def send(self, control, message=None):
+        self.conn.send(self.frame(control, message))
 
     def recv(self, budget=None):
         """The next (control, payload) from the node; ticks are answered on the way. ``budget``

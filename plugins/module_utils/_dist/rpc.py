@@ -33,6 +33,7 @@ _DELIVERIES = (SEND, REG_SEND, SEND_SENDER, ALIAS_SEND)
 MAX_MESSAGES = 256  # besides the replies: io requests, links, stray sends
 ROUND_TRIP_BYTES = 1024 * 1024
 ROUND_TRIP_OBJECTS = 20000
+_CALL, _GEN_CALL = Atom('call'), Atom('$gen_call')
 
 
 class BadRpc(DistError):
@@ -64,13 +65,17 @@ def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
     pending = {}
     previous = node_conn.deadline
     node_conn.deadline = deadline or Deadline(timeout)
-    node_conn.conn.stage = 'rpc ' + ', '.join('%s:%s/%d' % (m, f, len(a)) for m, f, a in requests[:3])
+    node_conn.conn.stage = 'rpc ' + ', '.join('%s:%s/%s' % (m, f, getattr(a, 'length', len(a))) for m, f, a in requests[:3])
     try:
+        pid = etf.encoded(me)
+        rex, frames = (REG_SEND, pid, Atom(''), Atom('rex')), []
         for index, (module, function, args) in enumerate(requests):
             ref = node_conn.make_ref()
             pending[ref] = index
-            request = (Atom('call'), Atom(module), Atom(function), list(args), me)
-            node_conn.send((REG_SEND, me, Atom(''), Atom('rex')), (Atom('$gen_call'), (me, ref), request))
+            # args: a list, or etf.encoded once by a caller that sends the same calls to many nodes
+            request = (_CALL, Atom(module), Atom(function), args if isinstance(args, etf.Encoded) else list(args), pid)
+            frames.append(node_conn.frame(rex, (_GEN_CALL, (pid, ref), request)))
+        node_conn.conn.send(b''.join(frames))  # the whole round trip's requests in one write
         results = {}
         others, budget, first = 0, etf.Budget(ROUND_TRIP_OBJECTS, node_conn.deadline), node_conn.received
         while pending:
