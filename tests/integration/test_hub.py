@@ -110,12 +110,12 @@ def test_a_compromised_tenant_reaches_nothing_through_the_hub(tenants, attempt):
     started, config, dummy = tenants
     tenant = hub.find(hub.load(str(config)), 'tenant_a')
     session = hub.Session(tenant, 5)
-    sent, send = [], session.conn.send
+    sent, frame = [], session.conn.frame
 
-    def record(control, message=None):
+    def record(control, message=None):  # every message we send is framed here (rpc writes a round trip at once)
         sent.append(control[0])
-        return send(control, message)
-    session.conn.send = record
+        return frame(control, message)
+    session.conn.frame = record
     try:
         hub_node, hub_pid = session.conn.our_node, session.conn.make_pid()
         module, function, args = ATTEMPTS[attempt](hub_node, hub_pid)
