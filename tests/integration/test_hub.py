@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import hub
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf, hub
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.rpc import REG_SEND
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.hub_command import main
@@ -113,7 +113,7 @@ def test_a_compromised_tenant_reaches_nothing_through_the_hub(tenants, attempt):
     sent, frame = [], session.conn.frame
 
     def record(control, message=None):  # every message we send is framed here (rpc writes a round trip at once)
-        sent.append(control[0])
+        sent.append((etf.decode(bytes((etf.VERSION,)) + control) if isinstance(control, etf.Encoded) else control)[0])
         return frame(control, message)
     session.conn.frame = record
     try:

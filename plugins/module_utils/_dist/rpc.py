@@ -68,7 +68,7 @@ def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
     node_conn.conn.stage = 'rpc ' + ', '.join('%s:%s/%s' % (m, f, getattr(a, 'length', len(a))) for m, f, a in requests[:3])
     try:
         pid = etf.encoded(me)
-        rex, frames = (REG_SEND, pid, Atom(''), Atom('rex')), []
+        rex, frames = etf.encoded((REG_SEND, pid, Atom(''), Atom('rex'))), []
         for index, (module, function, args) in enumerate(requests):
             ref = node_conn.make_ref()
             pending[ref] = index
