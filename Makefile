@@ -9,7 +9,7 @@ export ANSIBLE_CONNECTION_PLUGINS := $(abspath lab/connection_plugins)
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := .cache/lab/inventory.yml
 
-.PHONY: deps test checks unit integration lint sanity fuzz bench demo demo-local lab lab-down lab-image molecule build clean link ee ee-verify
+.PHONY: deps test checks unit integration lint sanity fuzz bench bench-fleet demo demo-local lab lab-down lab-image molecule build clean link ee ee-verify
 
 deps:
 	@scripts/install-deps.sh
@@ -54,6 +54,10 @@ bench: deps link
 	$(PY) benchmarks/hostile_memory.py
 	$(PY) benchmarks/tenant_scale.py
 	$(PY) benchmarks/overlay.py
+
+## harden.yml on a lab of 20 cluster hosts, timed (first and second run, slowest tasks); not part of make test
+bench-fleet: deps link
+	$(PY) benchmarks/fleet_harden.py
 
 ## The demo: a fresh lab (3 cluster hosts + 1 outsider), the app as OTP ships it, what the
 ## outsider sees; then playbooks/harden.yml, what the outsider sees after, and playbooks/verify.yml.
