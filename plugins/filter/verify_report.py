@@ -17,7 +17,7 @@ description:
     findings judged from those vantage points, adds the controller's, and writes a summary, a table and a
     Graphviz DOT picture of who is connected to whom and what an outsider reaches.
   - What a peer may reach depends on O(topology) - in a mesh every peer is accepted; in a hub-and-spoke cluster a
-    tenant's probe never gets through to another tenant (when both are on a WireGuard overlay, C(unreachable): a
+    tenant's probe never gets through to another tenant (when both are on a WireGuard overlay, C(unreachable) - a
     tenant has no route to another, and a dropped packet is not enough), and everyone else's probe gets to the
     handshake but not past it (each node has its own cookie); a one-way hub (C(one_way), its command's view with
     each tenant's own cookie) reaches every tenant.
