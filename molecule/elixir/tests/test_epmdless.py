@@ -18,4 +18,3 @@ def test_fixed_port_on_the_private_address(host):
 def test_firewall_has_no_epmd_port(host):
     ruleset = host.check_output('nft list table inet beamsec')
     assert 'dport 9100 accept' in ruleset.replace('{ ', '').replace(' }', '')
-

@@ -97,6 +97,6 @@ def test_an_overlay_hub_reaches_tenants_only_through_tunnels_they_opened(host):
         assert 'Endpoint' not in host.file('/etc/beamsec/wireguard/%s.peers' % overlay).content_string
         endpoints = [line.split()[1] for line in host.check_output('wg show %s endpoints' % overlay).splitlines()]
         assert len(endpoints) == len(tenants(host)) and all(e.startswith('10.231.10.') for e in endpoints), endpoints
-        handshakes = [int(line.split()[1]) for line in host.check_output('wg show %s latest-handshakes'
-                                                                        % overlay).splitlines()]
+        shown = host.check_output('wg show %s latest-handshakes' % overlay)
+        handshakes = [int(line.split()[1]) for line in shown.splitlines()]
         assert min(handshakes) > time.time() - 180, handshakes

@@ -37,7 +37,7 @@ def knock(address, port, timeout):
     """(observed, detail): 'silent' when nothing came back within the timeout, 'refused' or 'unreachable' from
     ICMP, 'answered' when anything answered, 'not tried (...)' when the address does not resolve."""
     try:
-        family, kind, proto, _, sockaddr = socket.getaddrinfo(address, port, 0, socket.SOCK_DGRAM)[0]
+        family, kind, proto, dummy, sockaddr = socket.getaddrinfo(address, port, 0, socket.SOCK_DGRAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
         return 'not tried (%s)' % exc, 'no address for %s' % address
     deadline = time.monotonic() + timeout

@@ -56,8 +56,8 @@ def test_hub_and_spoke_expectations_per_vantage_point():
     }
     assert report['summary']['violations'] == 3
     assert report['summary']['vantage_points'] == ['controller', 'hub', 't1', 't2', 'out']
-    assert [f['target'] for f in report['findings'] if f['vantage'] == 'out'] == ['192.0.2.1:4369', '10.0.0.2:9100',
-                                                                                    '192.0.2.2:51820']
+    targets = [f['target'] for f in report['findings'] if f['vantage'] == 'out']
+    assert targets == ['192.0.2.1:4369', '10.0.0.2:9100', '192.0.2.2:51820']
     assert 'color=red' in report['dot'] and 'doubleoctagon' in report['dot']
     assert report['table'][0].split() == ['NODE', 'CHECK', 'VANTAGE', 'TARGET', 'EXPECTED', 'OBSERVED', 'OUTCOME']
 
