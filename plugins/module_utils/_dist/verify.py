@@ -86,7 +86,8 @@ def _epmd(target, timeout):
         registered = dict(epmd.names(target.host, target.epmd_port, timeout=timeout)[1])
         observed = 'registered on port %d' % registered[target.short] if target.short in registered \
             else 'not registered'
-        target.registered_port = registered.get(target.short)
+        port = registered.get(target.short)
+        target.registered_port = port if isinstance(port, int) and 0 < port < 65536 else None  # else: EPMD again
         detail = 'EPMD lists %d name(s)' % len(registered)
     except DistError as exc:
         observed, detail = exc.outcome, str(exc)
