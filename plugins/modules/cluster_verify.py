@@ -153,8 +153,7 @@ options:
   concurrency:
     description:
       - Probes in flight at once (threads). A run takes at most about ceil(probes / concurrency) times O(timeout),
-        and about two O(timeout) when every probe has a thread (a node's handshakes start once its EPMD answered,
-        on the port EPMD gave); a node makes 3 to 5 probes, plus its exposure probes.
+        and about one O(timeout) when every probe has a thread; a node makes 3 to 5 probes, plus its exposure probes.
       - From 1 to 1024.
     type: int
     default: 64

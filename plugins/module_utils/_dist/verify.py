@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc, wireguard
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
@@ -34,7 +34,6 @@ OK = 'ok'
 VIOLATION = 'violation'
 CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure', 'hub_pivot',
           'tenant_cookie')
-_JOB_ORDER = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'exposure')
 PIVOT_WAIT = 1.0  # seconds a tenant waits for a hub to answer its call
 # a peer that may not reach a node sees one of these (verify_report's "blocked")
 UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
@@ -55,7 +54,6 @@ class Target:
         self.cookie = spec.get('cookie_bytes') or cookie
         self.public = list(spec.get('public_addresses') or [])
         self.wireguard_port = spec.get('wireguard_port')
-        self.registered_port = None  # what EPMD's names gave (the epmd check): the handshakes need no lookup then
         expect = spec.get('expect') or {}
         self.expect = {
             'connect_all': expect.get('connect_all', False),
@@ -68,8 +66,8 @@ class Target:
     def reach_kwargs(self, timeout):
         """Where and how long to try this node: the part of node.connect_node's arguments it decides."""
         kwargs = dict(node=self.name, epmd_port=self.epmd_port, timeout=timeout)
-        if self.port or self.registered_port:
-            kwargs.update(host=self.host, port=self.port or self.registered_port)
+        if self.port:
+            kwargs.update(host=self.host, port=self.port)
         return kwargs
 
 
@@ -86,8 +84,6 @@ def _epmd(target, timeout):
         registered = dict(epmd.names(target.host, target.epmd_port, timeout=timeout)[1])
         observed = 'registered on port %d' % registered[target.short] if target.short in registered \
             else 'not registered'
-        port = registered.get(target.short)
-        target.registered_port = port if isinstance(port, int) and 0 < port < 65536 else None  # else: EPMD again
         detail = 'EPMD lists %d name(s)' % len(registered)
     except DistError as exc:
         observed, detail = exc.outcome, str(exc)
@@ -301,46 +297,32 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
     started = time.monotonic()
     targets = [Target(spec, cookie) for spec in specs]
     want_facts = 'facts' in checks or 'membership' in checks
+    jobs = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        def handshakes(target):
-            """A node's handshake probes, once its EPMD answered (they then need no lookup of their own)."""
-            found = []
+        for target in targets:
+            if 'epmd' in checks and not target.port:
+                jobs.append(('epmd', target, pool.submit(_epmd, target, timeout)))
             if 'auth' in checks or want_facts:
                 tenant = topology == 'hub_and_spoke' and target.name not in hubs and 'hub_pivot' in checks
-                found.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
-                                                          'facts' in checks, list(hubs) if tenant else None)))
+                jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
+                                                         'facts' in checks, list(hubs) if tenant else None)))
             if 'wrong_cookie' in checks:
-                found.append(('wrong_cookie', target, pool.submit(
+                jobs.append(('wrong_cookie', target, pool.submit(
                     _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
             if tls is not None and 'plaintext' in checks:
-                found.append(('plaintext', target, pool.submit(_plaintext, target, timeout)))
+                jobs.append(('plaintext', target, pool.submit(
+                    _plaintext, target, timeout)))
             if tls is not None and no_cert_tls is not None and 'no_cert' in checks:
                 # neither probe needs the real cookie: a node that lets them in is wrong either way
-                found.append(('no_cert', target, pool.submit(
+                jobs.append(('no_cert', target, pool.submit(
                     _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=random_cookie(), tls=no_cert_tls)))
-            return found
-
-        # EPMD first: each node's names give its port, and its handshakes start as soon as they came
-        asked = dict((pool.submit(_epmd, target, timeout), target) for target in targets
-                     if 'epmd' in checks and not target.port)
-        jobs = [('epmd', target, future) for future, target in asked.items()]
-        if 'exposure' in checks:
-            for target in targets:
+            if 'exposure' in checks:
                 for address in target.public:
                     jobs.append(('exposure', target, pool.submit(_exposure_epmd, target, address, timeout)))
                     jobs.extend(('exposure', target, pool.submit(_exposure_dist, target, address, port, timeout))
                                 for port in _exposure_ports(target))
                     if target.wireguard_port:
                         jobs.append(('exposure', target, pool.submit(_exposure_wireguard, target, address, timeout)))
-        waiting = set(asked.values())
-        for target in targets:
-            if target not in waiting:
-                jobs.extend(handshakes(target))
-        for future in as_completed(asked):
-            jobs.extend(handshakes(asked[future]))
-        # findings in a stable order: by node as given, then by check
-        index = dict((id(target), n) for n, target in enumerate(targets))
-        jobs.sort(key=lambda job: (index[id(job[1])], _JOB_ORDER.index(job[0])))
         findings, facts_by_node = [], {}
         for kind, target, future in jobs:
             try:
