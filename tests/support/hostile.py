@@ -99,6 +99,7 @@ def fake_handshake(sock, cookie, name=b'fake@127.0.0.1', know_cookie=True, chall
 
 REG_SEND = 6
 SEND = 2
+APPLY = etf.Export(etf.Atom('erlang'), etf.Atom('apply'), 3)
 
 
 def _pass_through(control, message=None):
@@ -160,10 +161,28 @@ class HostileNode(HostilePeer):
             for raw in self.before:
                 send_frame(sock, raw, 4)
             self.before = []
-            reply = self.answer(str(module), str(function), args)
+            reply = self._reply(str(module), str(function), args)
             if isinstance(reply, Raw):
                 send_frame(sock, _pass_through((SEND, etf.Atom(''), caller)) + reply.payload(ref), 4)
             elif isinstance(reply, bytes):
                 send_frame(sock, reply, 4)
             elif reply is not None:
                 send_frame(sock, _pass_through((SEND, etf.Atom(''), caller), (ref, reply)), 4)
+
+    def _reply(self, module, function, args):
+        """``answer`` to one call; to lists:zipwith3(fun erlang:apply/3, Ms, Fs, As), the facts' one call, each
+        call's answer in one list (a Raw if any is one), as OTP would: nothing if one is None, the whole frame if
+        one is bytes, the first {badrpc, _} (a call that fails fails them all)."""
+        if (module, function) != ('lists', 'zipwith3') or not args or args[0] != APPLY:
+            return self.answer(module, function, args)
+        answers = [self.answer(str(m), str(f), a) for m, f, a in zip(*args[1:])]
+        for answer in answers:
+            if answer is None or isinstance(answer, bytes) or (
+                    isinstance(answer, tuple) and len(answer) == 2 and answer[0] == 'badrpc'):
+                return answer
+        raws = [answer for answer in answers if isinstance(answer, Raw)]
+        if not raws:
+            return answers
+        body = b''.join(a.body if isinstance(a, Raw) else etf.encode(a)[1:] for a in answers)
+        return Raw(bytes((etf.LIST_EXT,)) + struct.pack('>I', len(answers)) + body + bytes((etf.NIL_EXT,)),
+                   compress=any(raw.compress for raw in raws))

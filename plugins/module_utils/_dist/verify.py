@@ -25,7 +25,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd,
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
-    ConnectTimeout, DistError, NoSuchHost)
+    ConnectTimeout, DistError, NoSuchHost, NotRegistered, ProtocolError)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short, shown
@@ -54,6 +54,7 @@ class Target:
         self.cookie = spec.get('cookie_bytes') or cookie
         self.public = list(spec.get('public_addresses') or [])
         self.wireguard_port = spec.get('wireguard_port')
+        self.registry = None  # EPMD's names on this node's host, asked once per run (a future: verify sets it)
         expect = spec.get('expect') or {}
         self.expect = {
             'connect_all': expect.get('connect_all', False),
@@ -63,12 +64,33 @@ class Target:
             'peers': expect.get('peers'),
         }
 
-    def reach_kwargs(self, timeout):
-        """Where and how long to try this node: the part of node.connect_node's arguments it decides."""
-        kwargs = dict(node=self.name, epmd_port=self.epmd_port, timeout=timeout)
+    def reach_kwargs(self, deadline):
+        """Where and until when to try this node: the part of node.connect_node's arguments it decides.
+        The port is the one EPMD's names gave (the same EPMD, the same answer as its port_please); when
+        EPMD gave none, its error, at once: a node whose packets are dropped costs one timeout, not two."""
+        kwargs = dict(node=self.name, epmd_port=self.epmd_port, deadline=deadline)
         if self.port:
             kwargs.update(host=self.host, port=self.port)
+        elif self.registry is not None:
+            kwargs.update(host=self.host, port=self.registered_port())
         return kwargs
+
+    def registered_port(self):
+        """This node's port in EPMD's names (waits for them: they are asked before any probe starts)."""
+        ports = self.registry.result()
+        if isinstance(ports, DistError):
+            raise type(ports)(str(ports), ports.stage)  # a copy per probe: they run in threads of their own
+        port = ports.get(self.short, 0)
+        if port is None:
+            raise ProtocolError('EPMD at %s:%d lists %r with two ports' % (self.host, self.epmd_port, self.short),
+                                'epmd_names')
+        if not port:
+            raise NotRegistered('EPMD at %s:%d has no node named %r' % (self.host, self.epmd_port, self.short),
+                                'epmd_names')
+        if not 0 < port < 65536:
+            raise ProtocolError('EPMD at %s:%d lists %r on port %d' % (self.host, self.epmd_port, self.short, port),
+                                'epmd_names')
+        return port
 
 
 def _finding(target, check, expected, observed, good, detail=None):
@@ -79,14 +101,26 @@ def _finding(target, check, expected, observed, good, detail=None):
     return found
 
 
-def _epmd(target, timeout):
+def _names(host, port, timeout):
+    """EPMD's names on one host: {name: port, or None if listed with two ports}, or the DistError.
+    Asked once per run for all the nodes on that host, before any of their probes."""
     try:
-        registered = dict(epmd.names(target.host, target.epmd_port, timeout=timeout)[1])
-        observed = 'registered on port %d' % registered[target.short] if target.short in registered \
-            else 'not registered'
-        detail = 'EPMD lists %d name(s)' % len(registered)
+        listed = epmd.names(host, port, timeout=timeout)[1]
     except DistError as exc:
-        observed, detail = exc.outcome, str(exc)
+        return exc
+    ports = {}
+    for name, node_port in listed:
+        ports[name] = node_port if ports.get(name, node_port) == node_port else None
+    return ports
+
+
+def _epmd(target):
+    try:
+        observed = 'registered on port %d' % target.registered_port()
+        detail = 'EPMD lists %d name(s)' % len(target.registry.result())
+    except DistError as exc:
+        observed = 'not registered' if isinstance(exc, NotRegistered) else exc.outcome
+        detail = str(exc)
     return [_finding(target, 'epmd', 'registered', observed, observed.startswith('registered'), detail)]
 
 
@@ -94,15 +128,23 @@ def _plaintext(target, timeout):
     """A TLS node answers a plain handshake with a TLS record. With a random cookie: an
     impostor listening in plain TCP on the node's address must not get
     md5(cookie ++ challenge) to crack offline."""
-    report = dist_node.probe(cookie=random_cookie(), **target.reach_kwargs(timeout))
+    report = _reached(target, timeout, cookie=random_cookie())
     return [_finding(target, 'plaintext', 'tls_required', report['outcome'], report['outcome'] == 'tls_required',
                      report.get('msg'))]
 
 
-def _probe(target, check, expected, timeout, **overrides):
-    kwargs = target.reach_kwargs(timeout)
+def _reached(target, timeout, **overrides):
+    """node.probe's report of one attempt on this node, EPMD's error included."""
+    try:
+        kwargs = target.reach_kwargs(Deadline(timeout))
+    except DistError as exc:
+        return {'outcome': exc.outcome, 'msg': str(exc)}
     kwargs.update(overrides)
-    report = dist_node.probe(**kwargs)
+    return dist_node.probe(**kwargs)
+
+
+def _probe(target, check, expected, timeout, **overrides):
+    report = _reached(target, timeout, **overrides)
     return [_finding(target, check, expected, report['outcome'],
                      report['outcome'] in (expected if isinstance(expected, list) else [expected]),
                      report.get('msg'))]
@@ -115,8 +157,7 @@ def _auth_and_facts(target, tls, timeout, want_facts, report_facts, pivot_to=Non
     deadline = Deadline(timeout)
     findings, facts, conn = [], None, None
     try:
-        conn = dist_node.connect_node(cookie=target.cookie, tls=tls, deadline=deadline,
-                                      **target.reach_kwargs(timeout))
+        conn = dist_node.connect_node(cookie=target.cookie, tls=tls, **target.reach_kwargs(deadline))
         findings.append(_finding(target, 'auth', 'accepted', 'accepted', True))
         if want_facts or pivot_to is not None:
             facts = node_facts(conn, deadline=deadline)
@@ -297,11 +338,17 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
     started = time.monotonic()
     targets = [Target(spec, cookie) for spec in specs]
     want_facts = 'facts' in checks or 'membership' in checks
-    jobs = []
+    jobs, registries = [], {}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for target in targets:  # EPMD first: the pool starts jobs in order, and the probes wait for these
+            if not target.port:
+                where = (target.host, target.epmd_port)
+                if where not in registries:
+                    registries[where] = pool.submit(_names, target.host, target.epmd_port, timeout)
+                target.registry = registries[where]
         for target in targets:
             if 'epmd' in checks and not target.port:
-                jobs.append(('epmd', target, pool.submit(_epmd, target, timeout)))
+                jobs.append(('epmd', target, None))  # read from the host's names when they are in
             if 'auth' in checks or want_facts:
                 tenant = topology == 'hub_and_spoke' and target.name not in hubs and 'hub_pivot' in checks
                 jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
@@ -326,7 +373,7 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
         findings, facts_by_node = [], {}
         for kind, target, future in jobs:
             try:
-                result = future.result()
+                result = _epmd(target) if future is None else future.result()
             except Exception as exc:  # a fault is a finding, never a traceback
                 result = [_finding(target, kind, 'no error', 'error', False, '%s: %s' % (type(exc).__name__, exc))]
                 result = (result, None) if kind == 'auth' else result
