@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import errno
 import functools
+import os
 import select
 import socket
 import ssl
@@ -54,23 +55,70 @@ def _looks_like_tls(header):
     return len(header) >= 2 and header[0] in (0x15, 0x16) and header[1] == 0x03
 
 
+def _literal_family(host):
+    """AF_INET or AF_INET6 for an IP address literal (no resolver call needed); None for a name."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return family
+        except (OSError, ValueError, TypeError):
+            continue
+    return None
+
+
 def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=True):
-    """TCP connect; every socket failure becomes a DistError with an outcome."""
-    try:
-        sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
-    except socket.gaierror as exc:  # nothing was tried: never evidence that a port is closed
-        raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
-    except socket.timeout:  # nothing accepted the connection: filtered, not open
-        raise ConnectTimeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
-    except ConnectionRefusedError:
-        raise refused('connection to %s:%s refused' % (host, port), stage)
-    except OSError as exc:
-        if exc.errno in _UNREACHABLE:
-            raise Unreachable('%s:%s unreachable: %s' % (host, port, exc.strerror), stage)
-        raise ProtocolError('connect to %s:%s failed: %s' % (host, port, exc), stage)
+    """TCP connect, non-blocking from the start; every socket failure becomes a DistError with an outcome."""
+    family = _literal_family(host)
+    if family is None:
+        try:
+            sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
+        except socket.gaierror as exc:  # nothing was tried: never evidence that a port is closed
+            raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
+        except socket.timeout:
+            sock, code = None, errno.ETIMEDOUT
+        except OSError as exc:
+            sock, code = None, exc.errno
+        else:
+            code = 0
+    else:  # an address: no getaddrinfo, no blocking mode to set and then clear
+        sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
+        if sock.gettimeout() != 0.0:  # no SOCK_NONBLOCK here: the system call after all
+            sock.setblocking(False)
+        try:
+            code = sock.connect_ex((host, int(port)))
+            if code == errno.EINPROGRESS:
+                code = _connected(sock, deadline, stage)
+        except OSError as exc:
+            code = exc.errno
+    if code:
+        if sock is not None:
+            sock.close()
+        _connect_failed(code, host, port, deadline, stage, refused)
     if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _connected(sock, deadline, stage):
+    """Wait for a non-blocking connect until the deadline: its error code, or ETIMEDOUT."""
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    while True:
+        left = deadline.end - time.monotonic()
+        if left <= 0:
+            return errno.ETIMEDOUT
+        if poller.poll(max(1, int(left * 1000.0 + 0.999))):
+            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
+
+def _connect_failed(code, host, port, deadline, stage, refused):
+    if code == errno.ETIMEDOUT:  # nothing accepted the connection: filtered, not open
+        raise ConnectTimeout('no TCP answer from %s:%s within %gs' % (host, port, deadline.timeout), stage)
+    if code == errno.ECONNREFUSED:
+        raise refused('connection to %s:%s refused' % (host, port), stage)
+    if code in _UNREACHABLE:
+        raise Unreachable('%s:%s unreachable: %s' % (host, port, os.strerror(code)), stage)
+    raise ProtocolError('connect to %s:%s failed: %s' % (host, port, os.strerror(code or 0)), stage)
 
 
 def _io_errors(what):
@@ -104,7 +152,8 @@ class Connection:
         self._buf = bytearray()
         self._poller = None
         self._polling = 0
-        sock.setblocking(False)
+        if sock.gettimeout() != 0.0:  # open_tcp's sockets are non-blocking already: no system call
+            sock.setblocking(False)
 
     # -- TLS
     def start_tls(self, context, server_hostname=None):
