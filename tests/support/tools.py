@@ -32,8 +32,10 @@ def render_ruleset(dest, peers, node_user, local_users=(), rate=10, burst=50):
                     '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)
 
 
-def render_boot_script(dest, port_min, port_max):
-    """The node role's boot.script (the knock filter, no peers) rendered to dest for a node listening on these ports."""
-    extra = {'beamsec_dist_port_min': port_min, 'beamsec_dist_port_max': port_max, 'dest': str(dest)}
+def render_boot_script(dest, port_min, port_max, connect=(), interval=5, auto_connect=''):
+    """The node role's boot.script rendered to dest for a node listening on these ports: the knock filter, and the
+    peers to ``connect`` every ``interval`` seconds (by the rule of dist_auto_connect ``auto_connect``)."""
+    extra = {'beamsec_dist_port_min': port_min, 'beamsec_dist_port_max': port_max, 'dest': str(dest),
+             'connect': list(connect), 'interval': interval, 'auto_connect': auto_connect}
     subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_boot_script.yml'),
                     '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)
