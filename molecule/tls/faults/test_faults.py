@@ -93,6 +93,10 @@ def healthy():
 def test_the_healthy_lab_has_no_violation(tmp_path):
     code, report, out = verify(tmp_path)
     assert code == 0 and report['summary']['violations'] == 0, out[-3000:]
+    # the outsider's WireGuard initiation to each node's public address gets no answer (the overlay
+    # addresses have no route from the outsider at all)
+    public = [f for f in report['findings'] if f['check'] == 'outsider_wireguard' and f['target'].startswith('10.231.10.')]
+    assert {f['observed'] for f in public} == {'silent'} and len({f['node'] for f in public}) == 3, public
 
 
 def test_a_stopped_node(tmp_path):
