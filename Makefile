@@ -86,8 +86,9 @@ lab-down:
 lab-image: deps
 	$(PY) lab/lab.py build --force
 
+## each task's time in the output (profile_tasks): where the scenarios' minutes go
 molecule: deps link
-	$(VENV)/bin/molecule test --all
+	ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks $(VENV)/bin/molecule test --all
 
 ## The execution environment (execution-environment.yml) on the lab's base image, and verify.yml run from it
 ee: deps

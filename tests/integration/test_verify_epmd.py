@@ -59,6 +59,7 @@ def test_a_port_that_is_another_nodes_is_no_proof(cluster):
 @pytest.mark.parametrize('lines, why', [
     (b'name a at port 9100\nname a at port 9101\n', 'with two ports'),
     (b'name a at port 70000\n', 'on port 70000'),
+    (b'name a at port 0\n', 'on port 0'),
     (b'name b at port 9100\n', "no node named 'a'"),
 ])
 def test_an_answer_no_probe_can_use_fails_them_all(lines, why):

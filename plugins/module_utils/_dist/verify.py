@@ -80,12 +80,12 @@ class Target:
         ports = self.registry.result()
         if isinstance(ports, DistError):
             raise type(ports)(str(ports), ports.stage)  # a copy per probe: they run in threads of their own
-        port = ports.get(self.short, 0)
+        if self.short not in ports:
+            raise NotRegistered('EPMD at %s:%d has no node named %r' % (self.host, self.epmd_port, self.short),
+                                'epmd_names')
+        port = ports[self.short]
         if port is None:
             raise ProtocolError('EPMD at %s:%d lists %r with two ports' % (self.host, self.epmd_port, self.short),
-                                'epmd_names')
-        if not port:
-            raise NotRegistered('EPMD at %s:%d has no node named %r' % (self.host, self.epmd_port, self.short),
                                 'epmd_names')
         if not 0 < port < 65536:
             raise ProtocolError('EPMD at %s:%d lists %r on port %d' % (self.host, self.epmd_port, self.short, port),
