@@ -27,7 +27,7 @@ test: deps link
 
 ## pytest (all but tests/integration/test_lab.py, which brings the lab up and down), ansible-lint, sanity
 checks: deps link
-	$(PY) -m pytest -q tests --ignore=tests/integration/test_lab.py
+	$(PY) -m pytest -q --durations=15 tests --ignore=tests/integration/test_lab.py
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 

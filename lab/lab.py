@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,10 @@ LAB = Path(__file__).resolve().parent
 ROOT = LAB.parent
 CACHE = ROOT / '.cache' / 'lab'
 INVENTORY = CACHE / 'inventory.yml'
+# a directory per host, shared with it at /opt/beamsec-lab: the fork server that runs the lab connection's
+# modules (lab/fork_server.py, lab/connection_plugins/lab_podman.py) and its socket
+SHARED = CACHE / 'shared'
+SHARED_IN_HOST = '/opt/beamsec-lab'
 COOKIE = CACHE / 'app.cookie'
 PREFIX = 'beamsec-lab'
 LABEL = 'beamsec.lab=1'
@@ -166,8 +171,10 @@ def start_host(tag, host):
     if state is not None:
         podman('start', name)
         return name
+    shared = SHARED / name
+    shared.mkdir(parents=True, exist_ok=True)
     args = ['run', '-d', '--name', name, '--hostname', host['name'], '--label', LABEL,
-            '--systemd=always', '--cap-add', 'NET_ADMIN',
+            '--systemd=always', '--cap-add', 'NET_ADMIN', '--volume', '%s:%s' % (shared, SHARED_IN_HOST),
             # wireguard-go's tun device, for the WireGuard overlay (this kernel has no WireGuard module)
             '--device', '/dev/net/tun',
             '--network', '%s:ip=%s,ip6=%s' % (NETWORKS['public']['name'], host['public'], host['public6'])]
@@ -176,6 +183,36 @@ def start_host(tag, host):
                                                    host['private6'])]
     podman(*(args + [tag, '/sbin/init']))
     return name
+
+
+def start_fork_server(name):
+    """The host's fork server for the lab connection's modules, unless it answers already."""
+    shared = SHARED / name
+    sock = shared / 'modules.sock'
+    if sock.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(sock))
+            return
+        except OSError:
+            sock.unlink()
+        finally:
+            probe.close()
+    shutil.copy(LAB / 'fork_server.py', shared / 'fork_server.py')
+    lib = shared / 'lib' / 'ansible'
+    if not lib.exists():  # this controller's modules and module_utils: the version of every payload it sends
+        import ansible  # pylint: disable=import-outside-toplevel
+        for part in ('module_utils', 'modules'):
+            shutil.copytree(Path(ansible.__file__).parent / part, lib / part,
+                            ignore=shutil.ignore_patterns('__pycache__'))
+        (lib / '__init__.py').write_text('')
+    podman('exec', '-d', name, '/usr/bin/python3', SHARED_IN_HOST + '/fork_server.py', SHARED_IN_HOST + '/modules.sock',
+           SHARED_IN_HOST + '/lib')
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while not sock.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit('%s: the fork server did not start' % name)
+        time.sleep(0.1)
 
 
 def wait_booted(name):
@@ -245,6 +282,7 @@ def up(nodes=3, outsiders=1, public_only=False):
     names = [start_host(tag, host) for host in plan]
     for name in names:
         wait_booted(name)
+        start_fork_server(name)
     path = write_inventory(plan)
     print('lab up: %d hosts in %.1f s; inventory %s' % (len(names), time.monotonic() - started, path))
 
@@ -264,6 +302,7 @@ def down(image=False):
             podman('rmi', '-f', ref)
     if INVENTORY.exists():
         INVENTORY.unlink()
+    shutil.rmtree(SHARED, ignore_errors=True)
     print('lab down: %d containers removed' % len(ids))
 
 
