@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,6 +77,7 @@ class Node:
         self.cookie = cookie or random_cookie()
         self.epmd = epmd
         self.home = Path(home or tempfile.mkdtemp(prefix='beamsec-node-'))
+        self._made_home = home is None  # ours to remove when the node stops
         cookie_file = self.home / '.erlang.cookie'
         if not cookie_file.exists():
             cookie_file.write_text(self.cookie)
@@ -131,3 +133,5 @@ class Node:
 
     def stop(self):
         stop(self.proc)
+        if self._made_home:
+            shutil.rmtree(self.home, ignore_errors=True)
