@@ -47,7 +47,7 @@ def test_every_setting_is_documented_once_and_has_its_default():
 
 
 def _tasks(*args):
-    out = subprocess.run([tool('ansible-playbook'), '--list-tasks', str(ROOT / 'playbooks' / 'harden.yml')]
+    out = subprocess.run([tool('ansible-playbook'), '--list-tasks', str(ROOT / 'tests' / 'integration' / 'playbooks' / 'list_node.yml')]
                          + list(args), capture_output=True, text=True, timeout=120, check=True).stdout
     return [line.split('\t')[0].strip() for line in out.splitlines() if 'beamsec.cluster.node :' in line]
 
@@ -63,3 +63,13 @@ def test_a_tag_selects_its_concern_and_the_facts_it_reads():
     assert len(firewall) < len(every) / 2
     dist = _tasks('--tags', 'beamsec_dist')
     assert "beamsec.cluster.node : The node's vm.args" in dist and 'Ruleset' not in ' '.join(dist)
+
+
+def test_harden_includes_the_roles_under_any_tag():
+    """harden.yml includes the node and hub roles (an include's condition is evaluated once per host, a listed role's
+    for each of its tasks): the include itself must run under any --tags, for the role's own tags to pick its tasks."""
+    plays = _load(ROOT / 'playbooks' / 'harden.yml')
+    includes = {task['ansible.builtin.include_role']['name']: task for play in plays for task in play.get('tasks', [])
+                if 'ansible.builtin.include_role' in task}
+    for role in ('beamsec.cluster.node', 'beamsec.cluster.hub'):
+        assert 'always' in includes[role].get('tags', []), role
