@@ -209,6 +209,12 @@ def dot(members, findings):
                 continue
             lines.append('  %s -- %s [%s];' % (_quote(name), _quote(peer), 'color=darkgreen, penwidth=2' if both
                                                else 'color=orange, style=dashed, label="one-sided", dir=forward'))
+    # a partition a node's detector recorded: an edge to each peer it hears but is not connected to, with the start
+    for found in findings:
+        if found['check'] == 'partition_record' and found['outcome'] == 'violation' and isinstance(found['observed'], dict):
+            for peer, since in sorted(found['observed'].items()):
+                lines.append('  %s -- %s [color=red, style=dashed, label=%s, dir=forward];'
+                             % (_quote(found['node']), _quote(peer), _quote('partitioned since %s' % since)))
     for found in findings:
         if found['check'] == 'peer_reach' and found['observed'] in BLOCKED and found['vantage'] < found['node']:
             lines.append('  %s -- %s [color=gray, style=dotted, label="blocked"];'

@@ -789,7 +789,7 @@ def normal(key, profile):
         'os:getenv': False, 'erlang:nodes:visible': [A(n) for n in profile.visible], 'erlang:nodes:hidden': [A(OURS)],
         'erlang:nodes:connected': [A(n) for n in profile.visible] + [A(OURS)], 'erlang:node': A(NAME),
         'erlang:system_info:otp_release': '25', 'net_kernel:get_net_ticktime': 60,
-        'net_kernel:epmd_module': A('erl_epmd'), 'logger:allow:dist_util': True,
+        'net_kernel:epmd_module': A('erl_epmd'), 'logger:allow:dist_util': True, 'persistent_term:get': {},
         'sys:get_state:net_kernel': kernel_state([listen_record(profile.ip, PORT, profile.tls)]),
         'sys:get_state:global_name_server': global_state((A('conf'), profile.connect_all, True)),
     }
@@ -872,6 +872,11 @@ class Answers:
 
     def logger_allow(self, key):
         return self.pick(True, True, False, 'true', etf.Atom('true'), 1, [])
+
+    def persistent_term_get(self, key):
+        A, peer = etf.Atom, etf.Atom('peer@127.0.0.1')
+        return self.pick({}, {}, A('undefined'), {peer: 1764720000000}, {peer: -1}, {peer: 2 ** 70}, {A('x'): 1},
+                         {'peer@h': 1}, [], A('ok'), {peer: 1.5})
 
     def net_kernel_epmd_module(self, key):
         return self.pick(etf.Atom('erl_epmd'), etf.Atom('undefined'), 'erl_epmd', b'my_epmd', 7, False)
@@ -1061,7 +1066,7 @@ def target_facts(seed):
     found = verify._facts_findings(targets[0], read, profile.tls)  # pylint: disable=protected-access
     facts_by_node = {NAME: read}
     if len(targets) > 1:
-        facts_by_node[OTHER] = {'nodes_visible': profile.other_visible, 'nodes_hidden': [], 'nodes_pending': []}
+        facts_by_node[OTHER] = {'nodes_visible': profile.other_visible, 'nodes_hidden': [], 'nodes_pending': [], 'partition': {}}
     member_findings, groups = verify.membership(targets, facts_by_node, profile.topology, profile.hubs)
     found += member_findings
     verify.summarise(found, targets, groups, time.monotonic())
@@ -1187,7 +1192,7 @@ def justified(finding, answers, profile, facts_by_node):
     if node != NAME:  # the other member's canned facts
         if check == 'membership':
             return set(facts_by_node[node]['nodes_visible']) == expected_peers(node, profile) or 'not its peers'
-        if check == 'hidden_peers':
+        if check in ('hidden_peers', 'partition_record'):  # canned: none hidden, nothing recorded
             return True
         return 'no such check is ok for %s' % node
     listeners = _listeners(answers)
@@ -1218,6 +1223,9 @@ def justified(finding, answers, profile, facts_by_node):
             return 'nodes() that are not lists of atoms'
         unseen = (hidden | (connected - visible)) - {OURS}
         return not unseen or 'hidden or pending %s' % sorted(unseen)[:5]
+    if check == 'partition_record':  # no record (no detector) or an empty one: nothing recorded
+        record = answers['persistent_term:get:undefined']
+        return _is_atom(record, 'undefined') or (type(record) is dict and not record) or 'record %s' % _brief(record)
     if check == 'knock_logging':  # logger:allow/2 answers a boolean; only true is a logged handshake
         return answers['logger:allow:dist_util'] is True or 'logger:allow %s' % _brief(answers['logger:allow:dist_util'])
     return 'the oracle knows no check %s' % check

@@ -1,11 +1,13 @@
 """The node role's firewall, loaded into network namespaces of this test's own: a real EPMD and a real OTP
 node in one (10.78.0.1), a peer in the other (10.78.0.2). Local accounts other than root and the node's
 user get a reset from EPMD and the node on every local address; a peer that reconnects at a normal pace
-is never limited; a source that floods is dropped past the rate and recorded with its address."""
+is never limited; a source that floods is dropped past the rate and recorded with its address; the partition
+detector's heartbeat comes in from the members alone."""
 
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -15,6 +17,28 @@ from tests.support.netns import DIST_PORT, NODE, NODE_IP, NODE_NAME, PEER, PEER_
 from tests.support.tools import render_ruleset, run_ansible_module
 
 RATE, BURST = 10, 20
+HEARTBEAT = 4370
+STRANGER_IP = '10.78.0.3'  # a second address of the peer's namespace, no member's
+# the first datagram that reaches HOST:PORT within TIMEOUT seconds: its source, or nothing
+LISTEN = '''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(float(sys.argv[3]))
+print('ready', flush=True)
+try:
+    print(s.recvfrom(64)[1][0])
+except socket.timeout:
+    print('nothing')
+'''
+SEND = '''
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+for _ in range(10):
+    s.sendto(b'bshb1', (sys.argv[2], int(sys.argv[3])))
+    time.sleep(0.1)
+'''
 # one connection; exit 0 if it was accepted
 PROBE = '''
 import socket, sys
@@ -43,8 +67,10 @@ def lab(tmp_path_factory):
     if os.geteuid() != 0 or not shutil.which('nft') or not shutil.which('ip'):
         pytest.skip('needs root, nft and ip for network namespaces of its own')
     ruleset = tmp_path_factory.mktemp('firewall') / 'beamsec.nft'
-    render_ruleset(ruleset, peers=[PEER_IP], node_user='daemon', local_users=['bin'], rate=RATE, burst=BURST)
+    render_ruleset(ruleset, peers=[PEER_IP], node_user='daemon', local_users=['bin'], rate=RATE, burst=BURST,
+                   heartbeat={'port': HEARTBEAT, 'peers': {'app@' + PEER_IP: PEER_IP}})
     with node_and_peer('not-a-secret-the-test-node-only', ruleset):
+        netns(PEER, 'ip', 'addr', 'add', STRANGER_IP + '/24', 'dev', 'bsfw1')
         yield ruleset
 
 
@@ -102,3 +128,16 @@ def test_verify_from_the_local_seat_sees_nothing_and_would_see_an_open_host(lab)
     assert seen['exposure_epmd %s:4369' % NODE_IP] == ('answered with 1 name(s)', 'violation')
     assert seen['exposure_dist %s:9100' % NODE_IP] == ('open (rejected)', 'violation')
     assert seen['exposure_dist 127.0.0.1:9100'] == ('refused', 'ok')  # the node listens on its private address only
+
+
+@pytest.mark.parametrize('source, heard', [(PEER_IP, True), (STRANGER_IP, False)])
+def test_the_heartbeat_comes_in_from_members_only(lab, source, heard):
+    listener = subprocess.Popen(['ip', 'netns', 'exec', NODE, sys.executable, '-c', LISTEN, NODE_IP, str(HEARTBEAT), '3'],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert listener.stdout.readline().strip() == 'ready'
+        netns(PEER, sys.executable, '-c', SEND, source, NODE_IP, str(HEARTBEAT))
+        assert listener.stdout.readline().strip() == (source if heard else 'nothing')
+    finally:
+        listener.kill()
+        listener.wait()

@@ -25,7 +25,7 @@ def normal(module, function, args):
     answers = {
         ('init', 'get_argument'): A('error'), ('os', 'getenv'): False, ('erlang', 'nodes'): [],
         ('erlang', 'node'): A(NAME), ('erlang', 'system_info'): '25', ('net_kernel', 'get_net_ticktime'): 60,
-        ('net_kernel', 'epmd_module'): A('erl_epmd'), ('logger', 'allow'): True,
+        ('net_kernel', 'epmd_module'): A('erl_epmd'), ('logger', 'allow'): True, ('persistent_term', 'get'): {},
         ('sys', 'get_state', 'net_kernel'): (A('state'), A(NAME), A('longnames'), [listen]),
         ('sys', 'get_state', 'global_name_server'): (A('state'), (A('conf'), False, True), {}),
     }

@@ -24,18 +24,22 @@ def run_ansible_module(module, args, check=False, prefix=()):
     return result.returncode, result.stdout + result.stderr
 
 
-def render_ruleset(dest, peers, node_user, local_users=(), rate=10, burst=50):
-    """The node role's nftables template rendered to dest, as its firewall concern would render it."""
+def render_ruleset(dest, peers, node_user, local_users=(), rate=10, burst=50, heartbeat=None):
+    """The node role's nftables template rendered to dest, as its firewall concern would render it (``heartbeat``:
+    the role's beamsec_heartbeat)."""
     extra = {'node_firewall_peers': list(peers), 'beamsec_node_user': node_user, 'beamsec_local_users': list(local_users),
-             'beamsec_firewall_rate': rate, 'beamsec_firewall_burst': burst, 'dest': str(dest)}
+             'beamsec_firewall_rate': rate, 'beamsec_firewall_burst': burst, 'dest': str(dest),
+             'heartbeat': heartbeat or {}}
     subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_firewall.yml'),
                     '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)
 
 
-def render_boot_script(dest, port_min, port_max, connect=(), interval=5, auto_connect=''):
+def render_boot_script(dest, port_min, port_max, connect=(), interval=5, auto_connect='', heartbeat=None):
     """The node role's boot.script rendered to dest for a node listening on these ports: the knock filter, and the
-    peers to ``connect`` every ``interval`` seconds (by the rule of dist_auto_connect ``auto_connect``)."""
+    peers to ``connect`` every ``interval`` seconds (by the rule of dist_auto_connect ``auto_connect``), and the
+    partition detector's ``heartbeat`` (the role's beamsec_heartbeat) if given."""
     extra = {'beamsec_dist_port_min': port_min, 'beamsec_dist_port_max': port_max, 'dest': str(dest),
-             'connect': list(connect), 'interval': interval, 'auto_connect': auto_connect}
+             'connect': list(connect), 'interval': interval, 'auto_connect': auto_connect,
+             'heartbeat': heartbeat or {}}
     subprocess.run([tool('ansible-playbook'), str(Path(__file__).parents[1] / 'integration' / 'playbooks' / 'render_boot_script.yml'),
                     '-e', json.dumps(extra)], check=True, capture_output=True, timeout=120)

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import ipaddress
 import json
 import struct
@@ -41,6 +42,8 @@ MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
 AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else, or unset, is AUTO_CONNECT_DEFAULT
 AUTO_CONNECT_DEFAULT = 'always'
+_UTC = datetime.timezone.utc
+_LAST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: the last instant datetime can show
 
 
 class _Shape(ProtocolError):
@@ -141,6 +144,8 @@ _CALLS = (
        ('sys', 'get_state', (Atom('net_kernel'),)), ('sys', 'get_state', (Atom('global_name_server'),))]
     # would OTP log a failed handshake (dist_util's error reports), primary and module levels as they run
     + [('logger', 'allow', (Atom('error'), Atom('dist_util')))]
+    # the partition detector's record (the node role's boot.script), absent where no detector runs
+    + [('persistent_term', 'get', (Atom('beamsec_partition'), Atom('undefined')))]
 )
 # All of them in one rex call, lists:zipwith3(fun erlang:apply/3, Modules, Functions, Arguments): one
 # request, one process on the node, one reply to decode (not 22 of each); encoded once, here, for every node.
@@ -214,7 +219,7 @@ def node_facts(conn, timeout=5.0, deadline=None):
                 for flag, found in zip(_ARGUMENTS, answers[len(_KERNEL_ENV):]))
     last = dict((flag, (values[-1][0] if values and values[-1] else None)) for flag, values in args.items())
     (epmd_port, epmd_address, visible, hidden, connected, name, release, ticktime, epmd_module,
-     kernel_state, global_state, logs_handshakes) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
+     kernel_state, global_state, logs_handshakes, partition) = answers[len(_KERNEL_ENV) + len(_ARGUMENTS):]
     if not isinstance(name, Atom) or len(name) > MAX_NAME or str(name) != conn.peer.name:
         raise WrongNode('node() is %s, but the handshake was with %s' % (short(name, 300), conn.peer.name), 'facts')
     visible, hidden = _nodes(visible, 'nodes(visible)'), _nodes(hidden, 'nodes(hidden)')
@@ -253,11 +258,26 @@ def node_facts(conn, timeout=5.0, deadline=None):
         'erl_epmd_port': last['erl_epmd_port'] or _getenv(epmd_port, 'ERL_EPMD_PORT'),
         'erl_epmd_address': _getenv(epmd_address, 'ERL_EPMD_ADDRESS'),
         'logs_failed_handshakes': _boolean(logs_handshakes, 'logger:allow(error, dist_util)'),
+        'partition': _partition(partition),
     }
     size = len(json.dumps(facts))
     if size > MAX_FACTS:
         raise _Shape('the node\'s facts come to %d characters, over %d' % (size, MAX_FACTS), 'facts')
     return facts
+
+
+def _partition(answer):
+    """The detector's record, #{Peer => since (ms of system time)}, as {peer: ISO 8601 UTC}; None where none runs."""
+    if answer == 'undefined':
+        return None
+    if not (isinstance(answer, dict) and len(answer) <= MAX_NODES and all(
+            isinstance(peer, Atom) and '@' in peer and len(peer) <= MAX_NAME for peer in answer)):
+        return _bad('its partition record', answer)
+    record = {}
+    for peer, since in answer.items():
+        since = _int(since, 'the start of a partition', 0, _LAST_MS)
+        record[str(peer)] = datetime.datetime.fromtimestamp(since / 1000.0, _UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+    return record
 
 
 def _ticktime(value):

@@ -261,7 +261,7 @@ def _exposure_wireguard(target, address, timeout):
 def membership(targets, facts_by_node, topology, hubs):
     """Each node's connections against the expected topology: every visible node, in the inventory
     or not; hidden and pending connections (none but our own probe may be there); one-sided views
-    and partitions."""
+    and partitions, the ones seen now and the ones each node's detector recorded."""
     names = [t.name for t in targets]
     seen = {name: set(facts_by_node[name]['nodes_visible']) for name in names if name in facts_by_node}
     findings = []
@@ -279,6 +279,11 @@ def membership(targets, facts_by_node, topology, hubs):
                                  not unseen['hidden'] and not unseen['pending'],
                                  'connected nodes that nodes() does not list (besides this probe)'
                                  if unseen['hidden'] or unseen['pending'] else None))
+        # the node's own partition record (the boot hook's detector): a partition seen between two runs, with its start
+        record = facts['partition']
+        findings.append(_finding(target, 'partition_record', {}, 'no detector' if record is None else record, not record,
+                                 'heard but not connected since: %s' % ', '.join(
+                                     '%s %s' % item for item in sorted(record.items())) if record else None))
         for peer in sorted(observed & set(seen)):
             if target.name not in seen[peer]:
                 findings.append(_finding(target, 'asymmetric', 'both ways', '%s does not see %s' % (peer, target.name),

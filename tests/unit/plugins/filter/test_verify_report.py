@@ -148,3 +148,15 @@ def test_on_an_overlay_a_tenant_must_have_no_route_to_another_tenant():
         outcome[(hostvars is overlay, seen)] = (found['expected'], found['outcome'])
     assert outcome == {(False, 'timeout'): ('blocked', 'ok'), (True, 'timeout'): ('unreachable', 'violation'),
                        (True, 'unreachable'): ('unreachable', 'ok')}
+
+
+def test_the_picture_marks_a_recorded_partition_with_its_start():
+    from ansible_collections.beamsec.cluster.plugins.filter.verify_report import dot
+    members = cluster_members(['t1', 't2'], HOSTVARS)
+    record = {'node': 'app@10.0.0.2', 'check': 'partition_record', 'outcome': 'violation',
+              'observed': {'shop@10.0.0.3': '2026-12-03T07:00:00.000Z'}}
+    picture = dot(members, [record])
+    assert '"app@10.0.0.2" -- "shop@10.0.0.3" [color=red, style=dashed, label="partitioned since 2026-12-03T07:00:00.000Z"' \
+        in picture
+    assert '"app@10.0.0.2" [shape=box, fillcolor=salmon]' in picture
+    assert 'partitioned' not in dot(members, [dict(record, outcome='ok', observed={})])
