@@ -60,19 +60,35 @@ def observed(report, node, check, vantage='controller'):
 
 
 def wait_whole(timeout=90):
-    """Every node sees both others again (the boot hooks reconnect every 5 s)."""
+    """Every node sees both others again (the boot hooks reconnect every 5 s), and its partition detector has
+    cleared what it recorded (a round after the link is back)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(tool(n, 'length(nodes()).') == '2' for n in NODE):
+        if all(tool(n, '{length(nodes()), persistent_term:get(beamsec_partition, none)}.') == '{2,#{}}' for n in NODE):
             return
         time.sleep(2)
     raise AssertionError('the mesh did not heal: %s' % {n: tool(n, 'nodes().') for n in NODE})
 
 
-def drop_from(host, source):
-    """A table of its own on the host that drops what `source` sends it (removed by heal())."""
+def drop_from(host, source, protocol=''):
+    """A table of its own on the host that drops what `source` sends it, or its `protocol` only (removed by heal())."""
+    only = 'meta l4proto %s ' % protocol if protocol else ''
     podman(host, 'nft', 'add table inet fault; add chain inet fault input { type filter hook input priority -10; '
-                        'policy accept; }; add rule inet fault input ip saddr %s drop' % source)
+                        'policy accept; }; add rule inet fault input ip saddr %s %sdrop' % (source, only))
+
+
+def partition_record(host):
+    """The node's own partition record (the boot hook's detector), as the operator tool prints it."""
+    return tool(host, 'persistent_term:get(beamsec_partition, none).')
+
+
+def until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+    return True
 
 
 def heal(host):
@@ -178,14 +194,22 @@ def test_an_expired_certificate(tmp_path):
 
 
 def test_two_nodes_partitioned_with_nft(tmp_path):
-    """beam2 and beam3 cut off from each other (beam1, the vantage point, still reaches both)."""
-    drop_from(2, '10.231.40.13')
-    drop_from(3, '10.231.40.12')
+    """beam2 and beam3 cut off from each other (beam1, the vantage point, still reaches both): their TCP only, so
+    each one's partition detector still hears the other (UDP) and records it; the mesh heals by itself (OTP's
+    default dist_auto_connect) and the records clear."""
+    drop_from(2, '10.231.40.13', 'tcp')
+    drop_from(3, '10.231.40.12', 'tcp')
     try:
         # the link would live on until net_ticktime; the drop keeps it from coming back
         tool(2, "erlang:disconnect_node('%s')." % NODE[3])
         tool(3, "erlang:disconnect_node('%s')." % NODE[2])
+        # heard but not connected for the hook's interval and two heartbeats (5 + 2 x 2 s)
+        assert until(lambda: NODE[3] in partition_record(2) and NODE[2] in partition_record(3), 40), \
+            (partition_record(2), partition_record(3))
         code, report, dummy = verify(tmp_path)
+        assert [list(record) for record, outcome in (observed(report, NODE[n], 'partition_record') for n in (2, 3))] \
+            == [[NODE[3]], [NODE[2]]]
+        assert observed(report, NODE[1], 'partition_record') == ({}, 'ok')
         assert code != 0
         assert observed(report, NODE[2], 'membership') == ([NODE[1]], 'violation')
         assert observed(report, NODE[3], 'membership') == ([NODE[1]], 'violation')
@@ -195,3 +219,4 @@ def test_two_nodes_partitioned_with_nft(tmp_path):
     finally:
         heal(2)
         heal(3)
+    wait_whole()  # the mesh whole again and the records cleared
