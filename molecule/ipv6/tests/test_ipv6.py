@@ -50,3 +50,14 @@ def test_node_without_distribution(host, index):
 def test_no_cookie_in_any_argv(host):
     # the bracket keeps this grep from matching its own command line
     assert host.run("grep -l -a -- '-setcooki[e]' /proc/[0-9]*/cmdline").stdout.strip() == ''
+
+
+def test_the_partition_detector_hears_its_peer_over_v6(host, index):
+    """The boot hook's heartbeat on the IPv6 private address: open (the record exists), admitted by the firewall from
+    the peer's v6 address only, and nothing recorded in a whole mesh."""
+    if index == 3:
+        pytest.skip('beam3 has no distribution')
+    peer = 'fd31:20::1%d' % (3 - index)
+    assert host.check_output("/usr/local/sbin/beamsec-app eval 'persistent_term:get(beamsec_partition, none).'") == '#{}'
+    assert '[fd31:20::1%d]:4370' % index in host.check_output("ss -Hlun 'sport = :4370'")
+    assert 'ip6 saddr { %s } udp dport 4370 accept' % peer in host.check_output('nft list table inet beamsec')
