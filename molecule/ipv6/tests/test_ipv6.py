@@ -60,4 +60,6 @@ def test_the_partition_detector_hears_its_peer_over_v6(host, index):
     peer = 'fd31:20::1%d' % (3 - index)
     assert host.check_output("/usr/local/sbin/beamsec-app eval 'persistent_term:get(beamsec_partition, none).'") == '#{}'
     assert '[fd31:20::1%d]:4370' % index in host.check_output("ss -Hlun 'sport = :4370'")
-    assert 'ip6 saddr { %s } udp dport 4370 accept' % peer in host.check_output('nft list table inet beamsec')
+    admitted = [line for line in host.check_output('nft list table inet beamsec').splitlines() if 'udp dport 4370' in line]
+    assert len(admitted) == 2 and peer in admitted[0] and admitted[0].strip().endswith('accept'), admitted
+    assert admitted[1].strip().startswith('udp dport 4370') and admitted[1].strip().endswith('drop'), admitted
