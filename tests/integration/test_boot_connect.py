@@ -8,16 +8,10 @@ import pytest
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from tests.support.cluster import call
-from tests.support.otp import Node, free_port
+from tests.support.otp import Node, free_port, hardened_args
 from tests.support.tools import render_boot_script
 
 INTERVAL = 1  # seconds between the hook's rounds
-
-
-def args(port, auto_connect):
-    kernel = ['-kernel', 'connect_all', 'false', '-kernel', 'inet_dist_listen_min', str(port),
-              '-kernel', 'inet_dist_listen_max', str(port), '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
-    return kernel + (['-kernel', 'dist_auto_connect', auto_connect] if auto_connect else [])
 
 
 def linked(node, peer, want, within):
@@ -34,13 +28,13 @@ def linked(node, peer, want, within):
 def test_a_lost_link(epmd, tmp_path, auto_connect, comes_back):
     cookie = 'boot-connect-cookie'
     peer_port, port = free_port(), free_port()
-    peer = Node('keep_peer_%s' % (auto_connect or 'always'), epmd, cookie=cookie, args=args(peer_port, auto_connect))
+    peer = Node('keep_peer_%s' % (auto_connect or 'always'), epmd, cookie=cookie, args=hardened_args(peer_port, auto_connect))
     started = [peer]
     try:
         script = tmp_path / 'boot.script'
         render_boot_script(script, port, port, connect=[peer.name], interval=INTERVAL, auto_connect=auto_connect)
         node = Node('keep_node_%s' % (auto_connect or 'always'), epmd, cookie=cookie,
-                    args=args(port, auto_connect) + ['-eval', '{ok, ok} = file:script("%s")' % script])
+                    args=hardened_args(port, auto_connect) + ['-eval', '{ok, ok} = file:script("%s")' % script])
         started.append(node)
         assert linked(node, peer, True, 10 * INTERVAL), 'the hook never connected the peer at boot'
         assert call(peer, 'erlang', 'disconnect_node', Atom(node.name)) is True

@@ -16,18 +16,12 @@ import pytest
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import verify
 from tests.support.cluster import call
-from tests.support.otp import Node, free_port
+from tests.support.otp import Node, free_port, hardened_args
 from tests.support.tools import render_boot_script
 
 INTERVAL = 1  # seconds: the hook's connection rounds and the heartbeat's
 COOKIE = 'partition-test-cookie'
 ADDRESSES = {'a': '127.0.0.2', 'b': '127.0.0.3'}
-
-
-def args(port, auto_connect):
-    kernel = ['-kernel', 'connect_all', 'false', '-kernel', 'inet_dist_listen_min', str(port),
-              '-kernel', 'inet_dist_listen_max', str(port), '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
-    return kernel + (['-kernel', 'dist_auto_connect', auto_connect] if auto_connect else [])
 
 
 def heartbeat(udp, address, peers, action):
@@ -40,7 +34,7 @@ def start(epmd, tmp_path, short, udp, address, peers, auto_connect, started, act
     script = tmp_path / ('%s.script' % short)
     render_boot_script(script, port, port, connect=list(peers), interval=INTERVAL, auto_connect=auto_connect,
                        heartbeat=heartbeat(udp, address, peers, action))
-    node = Node(short, epmd, cookie=COOKIE, args=args(port, auto_connect) + ['-eval', '{ok, ok} = file:script("%s")' % script])
+    node = Node(short, epmd, cookie=COOKIE, args=hardened_args(port, auto_connect) + ['-eval', '{ok, ok} = file:script("%s")' % script])
     started.append(node)
     return node
 

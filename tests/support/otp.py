@@ -22,11 +22,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def hardened_args(port):
-    """What the roles give a node: connect_all off, no auto-connect, one port on loopback only."""
-    return ['-kernel', 'connect_all', 'false', '-kernel', 'dist_auto_connect', 'never',
-            '-kernel', 'inet_dist_listen_min', str(port), '-kernel', 'inet_dist_listen_max', str(port),
-            '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
+def hardened_args(port, auto_connect='never'):
+    """What the roles give a node: connect_all off, dist_auto_connect ``auto_connect`` ('': OTP's default, unset),
+    one port on loopback only."""
+    return ['-kernel', 'connect_all', 'false'] + (['-kernel', 'dist_auto_connect', auto_connect] if auto_connect else []) + [
+        '-kernel', 'inet_dist_listen_min', str(port), '-kernel', 'inet_dist_listen_max', str(port),
+        '-kernel', 'inet_dist_use_interface', '{127,0,0,1}']
 
 
 def random_cookie():

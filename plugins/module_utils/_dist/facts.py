@@ -42,7 +42,7 @@ MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
 AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else, or unset, is AUTO_CONNECT_DEFAULT
 AUTO_CONNECT_DEFAULT = 'always'
-_UTC = datetime.timezone.utc
+_EPOCH = datetime.datetime(1970, 1, 1)
 _LAST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: the last instant datetime can show
 
 
@@ -276,7 +276,8 @@ def _partition(answer):
     record = {}
     for peer, since in answer.items():
         since = _int(since, 'the start of a partition', 0, _LAST_MS)
-        record[str(peer)] = datetime.datetime.fromtimestamp(since / 1000.0, _UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+        # exact milliseconds (a float of seconds can round 123 ms down to 122)
+        record[str(peer)] = (_EPOCH + datetime.timedelta(milliseconds=since)).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
     return record
 
 
