@@ -39,18 +39,21 @@ def tool(host, expression):
     return podman(host, '/usr/local/sbin/beamsec-app', 'eval', expression, check=False)
 
 
-def verify(tmp_path):
+def playbook(name, *args):
+    """One of the collection's playbooks on the lab: (exit status, output)."""
     sources = [arg for source in INVENTORY.split(',') for arg in ('-i', source)]
-    playbook = [str(ROOT / 'playbooks' / 'verify.yml'), '-e', 'beamsec_reports_dir=%s' % tmp_path,
-                '-e', 'beamsec_verify_timeout=%s' % TIMEOUT]
-    argv = [str(Path(sys.executable).with_name('ansible-playbook'))] + sources + playbook
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False,
+    argv = [str(Path(sys.executable).with_name('ansible-playbook'))] + sources + [str(ROOT / 'playbooks' / name)]
+    result = subprocess.run(argv + list(args), capture_output=True, text=True, timeout=600, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
-    out = result.stdout + result.stderr
+    return result.returncode, result.stdout + result.stderr
+
+
+def verify(tmp_path):
+    code, out = playbook('verify.yml', '-e', 'beamsec_reports_dir=%s' % tmp_path, '-e', 'beamsec_verify_timeout=%s' % TIMEOUT)
     assert 'Traceback' not in out
     report = json.loads((tmp_path / 'verify.json').read_text())
     assert report['summary']['elapsed_ms'] <= (TIMEOUT + MARGIN) * 1000, report['summary']
-    return result.returncode, report, out
+    return code, report, out
 
 
 def observed(report, node, check, vantage='controller'):
@@ -220,3 +223,54 @@ def test_two_nodes_partitioned_with_nft(tmp_path):
         heal(2)
         heal(3)
     wait_whole()  # the mesh whole again and the records cleared
+
+
+ACTED = '/tmp/beamsec-partition-acted'
+# the minority side's action: it notes the peers it lost, then restarts its node in place (init:restart/0 boots the
+# node again, boot hook included): a minute later, so that the test sees the healed network stay apart meanwhile
+RESTART = 'echo "$BEAMSEC_PARTITION_PEERS" > %s; sleep 60; /usr/local/sbin/beamsec-app eval "init:restart()."' % ACTED
+
+
+def harden_dist(*extra):
+    """The node settings only (harden.yml --tags beamsec_dist), each node restarted by its handler."""
+    code, out = playbook('harden.yml', '--tags', 'beamsec_dist', *extra)
+    assert code == 0 and 'Traceback' not in out, out[-3000:]
+
+
+def apart(host):
+    return tool(host, 'lists:sort(nodes()).')
+
+
+def test_once_a_partition_stays_until_the_minority_acts(tmp_path):
+    """Under once (all three nodes) with a restart as the partition action: beam3 cut off from both others (TCP),
+    every node records it and beam3 alone (the minority) runs the action; after the network heals no node reconnects
+    by itself (once stays once) until the action restarts beam3, whose boot connects it again."""
+    settings = json.dumps({'beamsec_dist_auto_connect': 'once', 'beamsec_partition_action': RESTART})
+    harden_dist('-e', settings)
+    try:
+        wait_whole()
+        drop_from(3, '{ 10.231.40.11, 10.231.40.12 }', 'tcp')
+        try:
+            tool(3, "[erlang:disconnect_node(N) || N <- nodes()].")
+            assert until(lambda: all(NODE[3] in partition_record(n) for n in (1, 2))
+                         and NODE[1] in partition_record(3) and NODE[2] in partition_record(3), 40), \
+                {n: partition_record(n) for n in NODE}
+            assert until(lambda: podman(3, 'cat', ACTED, check=False), 10) and \
+                podman(3, 'cat', ACTED).split() == [NODE[1], NODE[2]]
+        finally:
+            heal(3)
+        # three of the hooks' rounds (5 s) after the heal: still apart, on every side, and still recorded
+        time.sleep(15)
+        assert [apart(n) for n in NODE] == ["['%s']" % NODE[2], "['%s']" % NODE[1], '[]'], [apart(n) for n in NODE]
+        code, report, dummy = verify(tmp_path)
+        assert code != 0
+        assert [sorted(observed(report, NODE[n], 'partition_record')[0]) for n in NODE] == \
+            [[NODE[3]], [NODE[3]], [NODE[1], NODE[2]]]
+        assert {observed(report, NODE[n], 'partition_record')[1] for n in NODE} == {'violation'}
+        # the majority never acted; beam3's action restarts it: the mesh is whole, the records cleared
+        assert [podman(n, 'cat', ACTED, check=False) for n in (1, 2)] == ['', '']
+        wait_whole(120)
+    finally:
+        podman(3, 'rm', '-f', ACTED)
+        harden_dist()
+    wait_whole()
