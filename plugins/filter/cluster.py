@@ -11,7 +11,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import AUTO_CONNECT_DEFAULT
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.kernel import AUTO_CONNECT_DEFAULT
 
 DOCUMENTATION = r'''
 name: cluster_members

@@ -67,7 +67,7 @@ _value:
 '''
 
 # what a probe sees where the firewall (or nothing listening) stops it: cluster_verify's own list
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import UNREACHABLE as BLOCKED
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import UNREACHABLE as BLOCKED
 
 
 def _finding(node, check, vantage, expected, observed, good, detail=None, target=None):

@@ -19,6 +19,8 @@ OUTCOMES = (
     'no_epmd', 'not_registered', 'tls_required', 'tls_rejected', 'protocol_error',
     'wrong_node', 'accepts_any_cookie', 'rpc_failed',
 )
+# a peer that may not reach a node sees one of these (verify_report's "blocked")
+UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
 
 
 class DistError(Exception):

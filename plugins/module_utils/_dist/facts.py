@@ -31,6 +31,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf, 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ProtocolError, WrongNode
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.kernel import AUTO_CONNECT, AUTO_CONNECT_DEFAULT
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import MAX_TEXT, erl, short, shown
 
 KERNEL = Atom('kernel')
@@ -40,8 +41,6 @@ MAX_ARGUMENTS = 4     # -flag values (lists, and values in each) a fact keeps
 MAX_FACTS = 1024 * 1024  # characters of all the facts as JSON
 MAX_LISTENERS = 16    # net_kernel listens once per -proto_dist module
 MAX_STATE = 64        # elements of a server's state tuple searched
-AUTO_CONNECT = ('never', 'once')  # what net_kernel matches; anything else, or unset, is AUTO_CONNECT_DEFAULT
-AUTO_CONNECT_DEFAULT = 'always'
 _EPOCH = datetime.datetime(1970, 1, 1)
 _LAST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: the last instant datetime can show
 

@@ -35,8 +35,6 @@ VIOLATION = 'violation'
 CHECKS = ('epmd', 'auth', 'wrong_cookie', 'plaintext', 'no_cert', 'facts', 'membership', 'exposure', 'hub_pivot',
           'tenant_cookie')
 PIVOT_WAIT = 1.0  # seconds a tenant waits for a hub to answer its call
-# a peer that may not reach a node sees one of these (verify_report's "blocked")
-UNREACHABLE = ('timeout', 'refused', 'no_epmd', 'unreachable')
 # nothing accepted a TCP connection: an outsider must see one of these. A port that accepts
 # and then says nothing is open: exposure, silent or not.
 CLOSED = ('filtered', 'refused', 'no_epmd', 'unreachable')
