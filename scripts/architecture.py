@@ -3,6 +3,7 @@ filter) and modules -> the client's layers (module_utils/_dist). Writes docs/arc
 Graphviz is there, docs/architecture.svg. Usage: python scripts/architecture.py
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ MODULE_USE = re.compile(r'beamsec\.cluster\.(\w+):\s*$', re.M)
 FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_settings|verify_report|'
                         r'one_way_hub)')
 TAGS = re.compile(r'tags:\s*\[(\w+)\]\s*\n\s*ansible\.builtin\.import_tasks:\s*(\w+)\.yml')
-IMPORT = re.compile(r'plugins\.module_utils\._dist(?:\.(\w+))? import ([\w, ()\n]+)')
+CLIENT = 'ansible_collections.beamsec.cluster.plugins.module_utils._dist'
 
 
 def yaml_files(directory):
@@ -29,12 +30,13 @@ def uses(path):
 
 
 def dist_imports(path):
+    """The client's modules a Python file imports (from the package, or from one of its modules)."""
     found = set()
-    for module, names in IMPORT.findall(path.read_text()):
-        if module:
-            found.add(module)
-        else:
-            found.update(n.strip() for n in names.replace('(', '').replace(')', '').split(',') if n.strip())
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == CLIENT:
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith(CLIENT + '.'):
+            found.add(node.module[len(CLIENT) + 1:].split('.')[0])
     return found
 
 
