@@ -52,14 +52,14 @@ cd - >/dev/null
 "$@"
 '''
 
-# the node role's tasks that write a file, by the file's name
-WRITES = {"The node's vm.args": 'vm.args', "The node's environment file": 'env', 'Drop-in for epmd.socket': 'epmd.socket.d',
-          'Flags for operator tools': 'tool.args', 'Ruleset, checked with nft -c before it is written': 'nftables.nft',
-          'The ssl_dist optfile': 'ssl_dist.conf', 'Unit': 'unit',
+# the node role's tasks that write one file, by the file's name
+WRITES = {'Drop-in for epmd.socket': 'epmd.socket.d', 'Unit': 'unit',
           "The server's and the CLI tools' flags in rabbitmq-env.conf": 'rabbitmq-env.conf',
           'Launcher for the commands that start a VM, without the cookie on their command line': 'release.sh',
-          'Listener and cluster formation, in a conf.d file of their own': 'rabbitmq.conf',
-          'The tenants file (no secret in it)': 'tenants.json'}
+          'Listener and cluster formation, in a conf.d file of their own': 'rabbitmq.conf'}
+# the files beamsec.cluster.files writes in a set, by the name in their diff's header
+IN_SETS = {'vm.args': 'vm.args', 'env': 'env', 'tool.args': 'tool.args', 'nftables.nft': 'nftables.nft',
+           'ssl_dist.conf': 'ssl_dist.conf', 'tenants.json': 'tenants.json'}
 FLAVOURS = ('erlang', 'elixir', 'rabbitmq')
 USERS = {'erlang': 'beam', 'elixir': 'beam', 'rabbitmq': 'rabbitmq'}
 COMBINATIONS = list(itertools.product(FLAVOURS, (False, True), ('socket', 'none'), ('inet', 'inet6'),
@@ -159,8 +159,9 @@ def matrix(tmp_path_factory):
                 refusals[host] = {'task': name, 'msg': outcome.get('msg', '')}
             diffs = outcome.get('diff') or []
             for diff in diffs if isinstance(diffs, list) else [diffs]:
-                if name in WRITES and isinstance(diff.get('after'), str):
-                    files.setdefault(host, {})[WRITES[name]] = diff['after']
+                written = WRITES.get(name) or IN_SETS.get(os.path.basename(diff.get('after_header') or ''))
+                if written and isinstance(diff.get('after'), str):
+                    files.setdefault(host, {})[written] = diff['after']
     return cases, files, refusals, handlers, tenant
 
 

@@ -55,14 +55,14 @@ def _tasks(*args):
 def test_a_tag_selects_its_concern_and_the_facts_it_reads():
     every = _tasks()
     firewall = _tasks('--tags', 'beamsec_firewall')
-    assert 'beamsec.cluster.node : Ruleset, checked with nft -c before it is written' in firewall
+    assert 'beamsec.cluster.node : Ruleset, checked with nft -c before it is written, and the unit that loads it at boot' in firewall
     # the address it admits peers on, and the validation of the node settings, run under any tag
     assert 'beamsec.cluster.node : Export the cluster address for the other concerns and the hub role' in firewall
     assert 'beamsec.cluster.node : Validate the node settings' in firewall
     assert not [t for t in firewall if 'vm.args' in t or t.endswith(': Unit') or 'EPMD' in t]
     assert len(firewall) < len(every) / 2
     dist = _tasks('--tags', 'beamsec_dist')
-    assert "beamsec.cluster.node : The node's vm.args" in dist and 'Ruleset' not in ' '.join(dist)
+    assert "beamsec.cluster.node : The node's vm.args and environment file" in dist and 'Ruleset' not in ' '.join(dist)
 
 
 def test_harden_includes_the_roles_under_any_tag():

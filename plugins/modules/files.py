@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) beamsec.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: files
+short_description: Several small configuration files, rendered on the controller, written in one round trip
+version_added: 0.9.0
+description:
+  - Writes a set of files on the managed host, each atomically (a temporary file in its directory, renamed over it),
+    with its owner, group and mode, in one module run; the action plugin renders the templates and reads the files
+    on the controller first, as M(ansible.builtin.template) and M(ansible.builtin.copy) do.
+  - One task per concern instead of one per file, so a fleet pays one round trip (not two per file) for an unchanged
+    set. Handlers are notified once when any file of the set changed; RV(files) says which.
+  - Not for secrets (a cookie, a key) - the contents travel as module arguments (hidden from the result and the
+    logs, but shown in a diff); give those a task of their own with C(no_log).
+author: beamsec.cluster maintainers (@beamsec)
+attributes:
+  check_mode:
+    support: full
+    description: Reports which files would change and writes none.
+  diff_mode:
+    support: full
+    description: Shows each changed file's content before and after.
+  action:
+    support: full
+    description: The action plugin renders and reads on the controller.
+options:
+  files:
+    description: The files, each written only when its content, owner, group or mode differs.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      dest:
+        description: Absolute path on the managed host; its directory must exist.
+        type: path
+        required: true
+      template:
+        description:
+          - A template, found as M(ansible.builtin.template) finds its O(ansible.builtin.template#module:src) (the
+            role's C(templates/) first). Exactly one of O(files[].template) and O(files[].src) is given.
+        type: str
+      src:
+        description:
+          - A file on the controller, found as M(ansible.builtin.copy) finds its source (the role's C(files/)).
+          - Or a list of files, each written into the directory O(files[].dest) (which then ends with C(/)) under its
+            own name, with the same owner, group and mode.
+        type: raw
+      owner:
+        description: The file's owner.
+        type: str
+        default: root
+      group:
+        description: The file's group.
+        type: str
+        default: root
+      mode:
+        description: The file's mode, as an octal string (V('0644')).
+        type: str
+        required: true
+      validate:
+        description: A command run on the new content before it is put in place (C(%s) is its path), as in
+          M(ansible.builtin.template); the file is not written when it fails.
+        type: str
+      content:
+        description: Set by the action plugin (the rendered template or the file, base64); do not set it.
+        type: str
+seealso:
+  - module: ansible.builtin.template
+  - module: ansible.builtin.copy
+'''
+
+EXAMPLES = r'''
+- name: The node's vm.args and environment file
+  beamsec.cluster.files:
+    files:
+      - {template: vm.args.j2, dest: /etc/beamsec/app/vm.args, mode: "0644"}
+      - {template: env.j2, dest: /etc/beamsec/app/env, mode: "0644"}
+  notify: beamsec restart node
+
+- name: Python modules into one directory
+  beamsec.cluster.files:
+    files:
+      - {src: [files/a.py, files/b.py], dest: /opt/tool/lib/, mode: "0644"}
+'''
+
+RETURN = r'''
+files:
+  description: Each file's path and whether it changed (or would, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{dest: /etc/beamsec/app/vm.args, changed: true}]
+'''
+
+import base64
+import grp
+import os
+import pwd
+import shlex
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+FILE_SPEC = dict(
+    dest=dict(type='path', required=True),
+    template=dict(type='str'),
+    src=dict(type='raw'),
+    # base64: a diff shows the decoded text, which the masking of a no_log value does not touch
+    content=dict(type='str', no_log=True),
+    owner=dict(type='str', default='root'),
+    group=dict(type='str', default='root'),
+    mode=dict(type='str', required=True),
+    validate=dict(type='str'),
+)
+
+
+def _ids(module, spec):
+    """(uid, gid, mode); None for an owner or group that does not exist yet: check mode, where an earlier task
+    would have made it."""
+    try:
+        mode = int(spec['mode'], 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o7777:
+        module.fail_json(msg='%s: mode %s is not an octal mode such as 0644' % (spec['dest'], spec['mode']))
+    try:
+        return pwd.getpwnam(spec['owner']).pw_uid, grp.getgrnam(spec['group']).gr_gid, mode
+    except KeyError:
+        if module.check_mode:
+            return None
+        module.fail_json(msg='%s: owner %s or group %s is not on this host' % (spec['dest'], spec['owner'], spec['group']))
+
+
+def _current(path):
+    """The file's content and (uid, gid, mode), or (None, None) when there is no regular file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, None
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    with open(path, 'rb') as f:
+        return f.read(), (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+
+
+def _validate(module, command, path):
+    if '%s' not in command:
+        module.fail_json(msg='validate must contain %%s (the new file\'s path): %s' % command)
+    argv = [arg.replace('%s', path) for arg in shlex.split(command)]
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg='validate failed (%s): %s' % (command, (err or out).strip()), rc=rc)
+
+
+def _write(module, spec, content, attrs):
+    uid, gid, mode = attrs
+    fd, tmp = tempfile.mkstemp(prefix='.beamsec-', dir=os.path.dirname(spec['dest']))
+    try:
+        # the final owner and mode before a byte is written: never a moment readable by more
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        if spec['validate']:
+            _validate(module, spec['validate'], tmp)
+        os.replace(tmp, spec['dest'])
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _apply(module, spec):
+    """Write one file if it differs; return (changed, diff or None)."""
+    dest = spec['dest']
+    if not os.path.isabs(dest):
+        module.fail_json(msg='dest %s must be an absolute path' % dest)
+    if spec['content'] is None:
+        module.fail_json(msg='%s: no content; run beamsec.cluster.files as a task (its action plugin renders it)' % dest)
+    content = base64.b64decode(spec['content'])
+    attrs = _ids(module, spec)
+    if not os.path.isdir(os.path.dirname(dest)):
+        # in check mode an earlier task would have made it
+        if not module.check_mode:
+            module.fail_json(msg='%s: the directory %s does not exist' % (dest, os.path.dirname(dest)))
+        old, old_attrs = None, None
+    else:
+        old, old_attrs = _current(dest)
+    if old == content and old_attrs == attrs:
+        return False, None
+    if not module.check_mode:
+        if old == content:
+            os.chown(dest, attrs[0], attrs[1])
+            os.chmod(dest, attrs[2])
+        else:
+            _write(module, spec, content, attrs)
+    diff = None
+    if old != content:
+        diff = dict(before_header=dest, after_header=dest,
+                    before=to_text(old or b'', errors='surrogate_or_replace'),
+                    after=to_text(content, errors='surrogate_or_replace'))
+    return True, diff
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(files=dict(type='list', elements='dict', required=True, options=FILE_SPEC)),
+        supports_check_mode=True,
+    )
+    results, diffs = [], []
+    for spec in module.params['files']:
+        changed, diff = _apply(module, spec)
+        results.append(dict(dest=spec['dest'], changed=changed))
+        if diff:
+            diffs.append(diff)
+    result = dict(changed=any(r['changed'] for r in results), files=results)
+    if module._diff:
+        result['diff'] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,121 @@
+"""beamsec.cluster.files on this host (local connection): templates rendered with their includes and
+ansible_managed, files read, each written atomically with its owner and mode, in one run; unchanged sets report
+nothing; check mode writes nothing; a failing validate keeps the old file; the contents stay out of the result."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.tools import tool
+
+PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  vars: {who: world}
+  tasks:
+    - name: The set
+      beamsec.cluster.files:
+        files: %s
+      register: written
+'''
+
+
+# as ansible.builtin.template renders it (checked side by side): the include's last newline goes with trim_blocks
+RENDERED = '# Ansible managed\nhello world\nincluded world'
+
+
+def run(tmp_path, files, *flags):
+    (tmp_path / 'templates').mkdir(exist_ok=True)
+    (tmp_path / 'files').mkdir(exist_ok=True)
+    (tmp_path / 'templates' / 'a.j2').write_text('# {{ ansible_managed }}\nhello {{ who }}\n{% include "inc.j2" %}')
+    (tmp_path / 'templates' / 'inc.j2').write_text('included {{ who }}\n')
+    (tmp_path / 'files' / 's.txt').write_text('static\n')
+    (tmp_path / 'play.yml').write_text(PLAY % json.dumps(files))
+    argv = [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
+            'ansible_python_interpreter=%s' % sys.executable, str(tmp_path / 'play.yml')] + list(flags)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd=str(tmp_path),
+                            env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1',
+                                     ANSIBLE_LOCALHOST_WARNING='0'))
+    report = json.loads(result.stdout[result.stdout.index('{'):])
+    return result, report['plays'][0]['tasks'][0]['hosts']['localhost']
+
+
+def spec(tmp_path, **over):
+    out = tmp_path / 'out'
+    out.mkdir(exist_ok=True)
+    files = [dict(template='a.j2', dest=str(out / 'a'), mode='0640'),
+             dict(src='s.txt', dest=str(out / 's'), mode=384, owner='nobody', group='nogroup')]
+    files[0].update(over)
+    return files
+
+
+def test_writes_the_set_then_reports_nothing(tmp_path):
+    files = spec(tmp_path)
+    result, first = run(tmp_path, files)
+    assert result.returncode == 0 and first['changed'], result.stdout[-2000:]
+    assert [f['changed'] for f in first['files']] == [True, True]
+    a, s = tmp_path / 'out' / 'a', tmp_path / 'out' / 's'
+    assert a.read_text() == RENDERED
+    assert (a.stat().st_mode & 0o7777, a.stat().st_uid) == (0o640, 0)
+    # an unquoted 0600 (the int 384) is the mode 0600, not 0o600 read as decimal
+    assert s.read_text() == 'static\n' and s.stat().st_mode & 0o7777 == 0o600
+    assert s.stat().st_uid == int(subprocess.check_output(['id', '-u', 'nobody']))
+    # the contents travel base64 in a no_log option: not in the result
+    assert 'aGVsbG8' not in result.stdout and 'hello world' not in result.stdout
+    result, second = run(tmp_path, files)
+    assert result.returncode == 0 and not second['changed'] and not any(f['changed'] for f in second['files'])
+
+
+def test_a_mode_alone_is_put_right_and_a_content_change_shows_in_the_diff(tmp_path):
+    files = spec(tmp_path)
+    run(tmp_path, files)
+    a = tmp_path / 'out' / 'a'
+    os.chmod(a, 0o666)
+    result, fixed = run(tmp_path, files)
+    assert fixed['changed'] and [f['changed'] for f in fixed['files']] == [True, False]
+    assert a.stat().st_mode & 0o7777 == 0o640
+    a.write_text('old\n')
+    result, diffed = run(tmp_path, files, '--diff')
+    assert diffed['diff'] == [dict(before_header=str(a), after_header=str(a), before='old\n',
+                                   after=RENDERED)]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    files = spec(tmp_path)
+    result, checked = run(tmp_path, files, '--check')
+    assert result.returncode == 0 and checked['changed']
+    assert not (tmp_path / 'out' / 'a').exists() and not (tmp_path / 'out' / 's').exists()
+
+
+def test_a_failing_validate_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    files = spec(tmp_path, validate='grep -q nowhere %s')
+    a = tmp_path / 'out' / 'a'
+    a.write_text('old\n')
+    result, failed = run(tmp_path, files)
+    assert result.returncode != 0 and failed['failed'] and 'validate failed' in failed['msg']
+    assert a.read_text() == 'old\n' and sorted(os.listdir(tmp_path / 'out')) == ['a']
+    result, passed = run(tmp_path, spec(tmp_path, validate='grep -q hello %s'))
+    assert result.returncode == 0 and passed['changed'] and 'hello world' in a.read_text()
+
+
+def test_bad_entries_are_named(tmp_path):
+    result, failed = run(tmp_path, [dict(template='a.j2', src='s.txt', dest=str(tmp_path / 'x'), mode='0644')])
+    assert failed['failed'] and 'exactly one of template and src' in failed['msg']
+    result, failed = run(tmp_path, [dict(template='a.j2', dest=str(tmp_path / 'nodir' / 'x'), mode='0644')])
+    assert failed['failed'] and 'does not exist' in failed['msg']
+    result, failed = run(tmp_path, [dict(template='a.j2', dest=str(tmp_path / 'x'), mode='0644', owner='nosuchuser')])
+    assert failed['failed'] and 'owner nosuchuser or group root is not on this host' in failed['msg']
+
+
+def test_a_list_of_src_goes_into_a_directory_under_their_names(tmp_path):
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'lib').mkdir()
+    for name in ('m1.py', 'm2.py'):
+        (tmp_path / 'lib' / name).write_text('# %s\n' % name)
+    srcs = [str(tmp_path / 'lib' / 'm1.py'), str(tmp_path / 'lib' / 'm2.py')]
+    result, written = run(tmp_path, [dict(src=srcs, dest=str(tmp_path / 'out') + '/', mode='0644')])
+    assert result.returncode == 0 and [f['changed'] for f in written['files']] == [True, True]
+    assert (tmp_path / 'out' / 'm2.py').read_text() == '# m2.py\n'
+    result, failed = run(tmp_path, [dict(src=srcs, dest=str(tmp_path / 'out'), mode='0644')])
+    assert failed['failed'] and 'end dest' in failed['msg']
