@@ -17,8 +17,9 @@ description:
     on the controller first, as M(ansible.builtin.template) and M(ansible.builtin.copy) do.
   - One task per concern instead of one per file, so a fleet pays one round trip (not two per file) for an unchanged
     set. Handlers are notified once when any file of the set changed; RV(files) says which.
-  - Not for secrets (a cookie, a key) - the contents travel as module arguments (hidden from the result and the
-    logs, but shown in a diff); give those a task of their own with C(no_log).
+  - The contents travel base64 in a C(no_log) module argument, so they are in no result and no log on the host; a
+    diff shows them. A secret (a cookie, the boot hook with per-peer cookies) gets a task of its own with
+    C(no_log) and C(diff: false), as the node role's cookie file has.
 author: beamsec.cluster maintainers (@beamsec)
 attributes:
   check_mode:

@@ -2,6 +2,7 @@
 ansible_managed, files read, each written atomically with its owner and mode, in one run; unchanged sets report
 nothing; check mode writes nothing; a failing validate keeps the old file; the contents stay out of the result."""
 
+import base64
 import json
 import os
 import subprocess
@@ -18,25 +19,28 @@ PLAY = '''
       beamsec.cluster.files:
         files: %s
       register: written
-'''
+%s'''
 
 
 # as ansible.builtin.template renders it (checked side by side): the include's last newline goes with trim_blocks
 RENDERED = '# Ansible managed\nhello world\nincluded world'
 
 
-def run(tmp_path, files, *flags):
+def run(tmp_path, files, *flags, task=''):
     (tmp_path / 'templates').mkdir(exist_ok=True)
     (tmp_path / 'files').mkdir(exist_ok=True)
     (tmp_path / 'templates' / 'a.j2').write_text('# {{ ansible_managed }}\nhello {{ who }}\n{% include "inc.j2" %}')
     (tmp_path / 'templates' / 'inc.j2').write_text('included {{ who }}\n')
     (tmp_path / 'files' / 's.txt').write_text('static\n')
-    (tmp_path / 'play.yml').write_text(PLAY % json.dumps(files))
+    (tmp_path / 'templates' / 'secret.j2').write_text('{{ secret }}')
+    (tmp_path / 'play.yml').write_text(PLAY % (json.dumps(files), task))
     argv = [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
             'ansible_python_interpreter=%s' % sys.executable, str(tmp_path / 'play.yml')] + list(flags)
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd=str(tmp_path),
                             env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1',
                                      ANSIBLE_LOCALHOST_WARNING='0'))
+    if '-vvv' in flags:
+        return result, None
     report = json.loads(result.stdout[result.stdout.index('{'):])
     return result, report['plays'][0]['tasks'][0]['hosts']['localhost']
 
@@ -119,3 +123,20 @@ def test_a_list_of_src_goes_into_a_directory_under_their_names(tmp_path):
     assert (tmp_path / 'out' / 'm2.py').read_text() == '# m2.py\n'
     result, failed = run(tmp_path, [dict(src=srcs, dest=str(tmp_path / 'out'), mode='0644')])
     assert failed['failed'] and 'end dest' in failed['msg']
+
+
+def test_a_secret_stays_out_of_vvv_and_the_diff_with_no_log(tmp_path):
+    """The boot hook and the cookie file are written this way: no_log on the task, diff off."""
+    secret = 'Zk3x9SECRETcookieVALUE42'
+    files = [dict(template='secret.j2', dest=str(tmp_path / 'out' / 'cookie'), mode='0400')]
+    (tmp_path / 'out').mkdir()
+    flags = ('-vvv', '--diff', '-e', 'secret=' + secret)
+    result, dummy = run(tmp_path, files, *flags, task='      no_log: true\n      diff: false\n')
+    assert result.returncode == 0 and (tmp_path / 'out' / 'cookie').read_text() == secret
+    output = result.stdout + result.stderr
+    encoded = base64.b64encode(secret.encode()).decode()
+    assert secret not in output and encoded not in output and encoded[:16] not in output
+    # the positive control: the same task without them shows the secret in its diff
+    (tmp_path / 'out' / 'cookie').write_text('old')
+    result, dummy = run(tmp_path, files, *flags)
+    assert result.returncode == 0 and secret in result.stdout
