@@ -21,6 +21,7 @@ from ansible.template import trust_as_template
 
 MODULE = 'beamsec.cluster.files'
 PASSED = ('dest', 'owner', 'group', 'mode', 'validate')
+KNOWN = frozenset(PASSED + ('template', 'src'))
 
 
 def _managed(source, name):
@@ -66,6 +67,10 @@ class ActionModule(ActionBase):
         """An entry as files: a list of src into a directory (dest ends with /) is one file per src."""
         if not isinstance(spec, dict) or not isinstance(spec.get('dest'), str) or not spec.get('mode'):
             raise AnsibleActionFail('files[%d] needs dest and mode (and template or src): got %r' % (index, spec))
+        unknown = sorted(set(spec) - KNOWN)
+        if unknown:
+            raise AnsibleActionFail('files[%d] (%s): unknown option %s; an entry takes %s'
+                                    % (index, spec['dest'], ', '.join(unknown), ', '.join(sorted(KNOWN))))
         if bool(spec.get('template')) == bool(spec.get('src')):
             raise AnsibleActionFail('files[%d] (%s): give exactly one of template and src' % (index, spec['dest']))
         if not isinstance(spec.get('src'), list):

@@ -19,7 +19,7 @@ description:
     set. Handlers are notified once when any file of the set changed; RV(files) says which.
   - The contents travel base64 in a C(no_log) module argument, so they are in no result and no log on the host; a
     diff shows them. A secret (a cookie, the boot hook with per-peer cookies) gets a task of its own with
-    C(no_log) and C(diff: false), as the node role's cookie file has.
+    C(no_log) and diff turned off, as the node role's cookie file has.
 author: beamsec.cluster maintainers (@beamsec)
 attributes:
   check_mode:
@@ -162,27 +162,25 @@ def _validate(module, command, path):
         module.fail_json(msg='validate failed (%s): %s' % (command, (err or out).strip()), rc=rc)
 
 
-def _write(module, spec, content, attrs):
+def _stage(module, spec, content, attrs, staged):
+    """The new content in a temporary file beside dest, with its final owner and mode, validated."""
     uid, gid, mode = attrs
     fd, tmp = tempfile.mkstemp(prefix='.beamsec-', dir=os.path.dirname(spec['dest']))
-    try:
-        # the final owner and mode before a byte is written: never a moment readable by more
-        os.fchown(fd, uid, gid)
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'wb') as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        if spec['validate']:
-            _validate(module, spec['validate'], tmp)
-        os.replace(tmp, spec['dest'])
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    staged.append(tmp)
+    # the final owner and mode before a byte is written: never a moment readable by more
+    os.fchown(fd, uid, gid)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
+    if spec['validate']:
+        _validate(module, spec['validate'], tmp)
+    return tmp
 
 
-def _apply(module, spec):
-    """Write one file if it differs; return (changed, diff or None)."""
+def _plan(module, spec):
+    """(content to write or None, attributes, whether they change, diff or None) for one file."""
     dest = spec['dest']
     if not os.path.isabs(dest):
         module.fail_json(msg='dest %s must be an absolute path' % dest)
@@ -197,20 +195,31 @@ def _apply(module, spec):
         old, old_attrs = None, None
     else:
         old, old_attrs = _current(dest)
-    if old == content and old_attrs == attrs:
-        return False, None
-    if not module.check_mode:
-        if old == content:
-            os.chown(dest, attrs[0], attrs[1])
-            os.chmod(dest, attrs[2])
-        else:
-            _write(module, spec, content, attrs)
-    diff = None
-    if old != content:
-        diff = dict(before_header=dest, after_header=dest,
-                    before=to_text(old or b'', errors='surrogate_or_replace'),
-                    after=to_text(content, errors='surrogate_or_replace'))
-    return True, diff
+    # attrs is None for an owner check mode has not made yet: it would change
+    if old == content:
+        return None, attrs, attrs is None or old_attrs != attrs, None
+    diff = dict(before_header=dest, after_header=dest, before=to_text(old or b'', errors='surrogate_or_replace'),
+                after=to_text(content, errors='surrogate_or_replace'))
+    return content, attrs, True, diff
+
+
+def _apply(module, plans):
+    """Every new file staged and validated before any is put in place: a set that fails changes nothing
+    (a half-written set would leave a change that no handler heard of)."""
+    staged = []
+    try:
+        moves = [(_stage(module, spec, content, attrs, staged), spec['dest'])
+                 for spec, (content, attrs, dummy, dummy2) in plans if content is not None]
+        for spec, (content, attrs, change, dummy) in plans:
+            if content is None and change:
+                os.chown(spec['dest'], attrs[0], attrs[1])
+                os.chmod(spec['dest'], attrs[2])
+        for tmp, dest in moves:
+            os.replace(tmp, dest)
+    finally:
+        for tmp in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def main():
@@ -218,15 +227,13 @@ def main():
         argument_spec=dict(files=dict(type='list', elements='dict', required=True, options=FILE_SPEC)),
         supports_check_mode=True,
     )
-    results, diffs = [], []
-    for spec in module.params['files']:
-        changed, diff = _apply(module, spec)
-        results.append(dict(dest=spec['dest'], changed=changed))
-        if diff:
-            diffs.append(diff)
+    plans = [(spec, _plan(module, spec)) for spec in module.params['files']]
+    if not module.check_mode:
+        _apply(module, plans)
+    results = [dict(dest=spec['dest'], changed=change) for spec, (dummy, dummy2, change, dummy3) in plans]
     result = dict(changed=any(r['changed'] for r in results), files=results)
     if module._diff:
-        result['diff'] = diffs
+        result['diff'] = [plan[3] for dummy, plan in plans if plan[3]]
     module.exit_json(**result)
 
 

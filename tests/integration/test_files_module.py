@@ -106,6 +106,9 @@ def test_a_failing_validate_keeps_the_old_file_and_leaves_no_temporary(tmp_path)
 def test_bad_entries_are_named(tmp_path):
     result, failed = run(tmp_path, [dict(template='a.j2', src='s.txt', dest=str(tmp_path / 'x'), mode='0644')])
     assert failed['failed'] and 'exactly one of template and src' in failed['msg']
+    # a misspelt option is named, not dropped (an owner left out would have been root)
+    result, failed = run(tmp_path, [dict(template='a.j2', dest=str(tmp_path / 'x'), mode='0644', ownr='nobody')])
+    assert failed['failed'] and 'unknown option ownr' in failed['msg'] and not (tmp_path / 'x').exists()
     result, failed = run(tmp_path, [dict(template='a.j2', dest=str(tmp_path / 'nodir' / 'x'), mode='0644')])
     assert failed['failed'] and 'does not exist' in failed['msg']
     result, failed = run(tmp_path, [dict(template='a.j2', dest=str(tmp_path / 'x'), mode='0644', owner='nosuchuser')])
@@ -140,3 +143,15 @@ def test_a_secret_stays_out_of_vvv_and_the_diff_with_no_log(tmp_path):
     (tmp_path / 'out' / 'cookie').write_text('old')
     result, dummy = run(tmp_path, files, *flags)
     assert result.returncode == 0 and secret in result.stdout
+
+
+def test_a_set_that_fails_validation_changes_no_file(tmp_path):
+    """The first file of the set is staged, the second fails its validate: neither is put in place, so no change is
+    left that a handler did not hear of."""
+    files = spec(tmp_path)
+    files[1]['validate'] = 'grep -q nowhere %s'
+    a = tmp_path / 'out' / 'a'
+    a.write_text('old\n')
+    result, failed = run(tmp_path, files)
+    assert result.returncode != 0 and 'validate failed' in failed['msg']
+    assert a.read_text() == 'old\n' and sorted(os.listdir(tmp_path / 'out')) == ['a']
