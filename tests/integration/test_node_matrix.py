@@ -58,8 +58,7 @@ WRITES = {'Drop-in for epmd.socket': 'epmd.socket.d', 'Unit': 'unit',
           'Launcher for the commands that start a VM, without the cookie on their command line': 'release.sh',
           'Listener and cluster formation, in a conf.d file of their own': 'rabbitmq.conf'}
 # the files beamsec.cluster.files writes in a set, by the name in their diff's header
-IN_SETS = {'vm.args': 'vm.args', 'env': 'env', 'tool.args': 'tool.args', 'nftables.nft': 'nftables.nft',
-           'ssl_dist.conf': 'ssl_dist.conf', 'tenants.json': 'tenants.json'}
+IN_SETS = frozenset(('vm.args', 'env', 'tool.args', 'nftables.nft', 'ssl_dist.conf', 'tenants.json'))
 FLAVOURS = ('erlang', 'elixir', 'rabbitmq')
 USERS = {'erlang': 'beam', 'elixir': 'beam', 'rabbitmq': 'rabbitmq'}
 COMBINATIONS = list(itertools.product(FLAVOURS, (False, True), ('socket', 'none'), ('inet', 'inet6'),
@@ -159,7 +158,8 @@ def matrix(tmp_path_factory):
                 refusals[host] = {'task': name, 'msg': outcome.get('msg', '')}
             diffs = outcome.get('diff') or []
             for diff in diffs if isinstance(diffs, list) else [diffs]:
-                written = WRITES.get(name) or IN_SETS.get(os.path.basename(diff.get('after_header') or ''))
+                header = os.path.basename(diff.get('after_header') or '')
+                written = WRITES.get(name) or (header if header in IN_SETS else None)
                 if written and isinstance(diff.get('after'), str):
                     files.setdefault(host, {})[written] = diff['after']
     return cases, files, refusals, handlers, tenant
