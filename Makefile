@@ -23,11 +23,14 @@ link:
 ## with the lab, and molecule leaves half of the two cores idle. Each job's output comes in one piece.
 test: deps link
 	$(PY) -m pytest -q tests/integration/test_lab.py
-	$(MAKE) --no-print-directory -j2 --output-sync=target checks molecule
+	$(MAKE) --no-print-directory -j2 --output-sync=target checks molecule \
+	  || { $(PY) scripts/ci_digest.py .cache/log/checks.log .cache/log/molecule.log; exit 2; }
 
 ## pytest (all but tests/integration/test_lab.py, which brings the lab up and down), ansible-lint, sanity
 checks: deps link
-	$(PY) -m pytest -q --durations=15 tests --ignore=tests/integration/test_lab.py
+	@mkdir -p .cache/log
+	{ $(PY) -m pytest -q --durations=15 tests --ignore=tests/integration/test_lab.py 2>&1; echo $$? > .cache/log/checks.rc; } \
+	  | tee .cache/log/checks.log; exit $$(cat .cache/log/checks.rc)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 
@@ -87,8 +90,11 @@ lab-image: deps
 	$(PY) lab/lab.py build --force
 
 ## each task's time in the output (profile_tasks): where the scenarios' minutes go
+## (its output also in .cache/log/molecule.log, which scripts/ci_digest.py reads when make test fails)
 molecule: deps link
-	ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks $(VENV)/bin/molecule test --all
+	@mkdir -p .cache/log
+	{ ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks $(VENV)/bin/molecule test --all 2>&1; echo $$? > .cache/log/molecule.rc; } \
+	  | tee .cache/log/molecule.log; exit $$(cat .cache/log/molecule.rc)
 
 ## The execution environment (execution-environment.yml) on the lab's base image, and verify.yml run from it
 ee: deps
