@@ -152,8 +152,9 @@ options:
     default: 5.0
   concurrency:
     description:
-      - Probes in flight at once (threads). A run takes at most about ceil(probes / concurrency) times O(timeout),
-        and about one O(timeout) when every probe has a thread; a node makes 3 to 5 probes, plus its exposure probes.
+      - Probes in flight at once, all in one event loop (a socket each, no thread). A run takes at most about
+        ceil(probes / concurrency) times O(timeout), and about one O(timeout) when every probe is in flight; a node
+        makes 3 to 5 probes, plus its exposure probes.
       - From 1 to 1024.
     type: int
     default: 64
@@ -251,7 +252,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.seat import 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.verify import (
     CHECKS, VIOLATION, exposure_jobs, summarise, verify)
 
-MAX_CONCURRENCY = 1024  # threads; more only costs memory
+MAX_CONCURRENCY = 1024  # sockets in flight: more would only run into the open-file limit
 EXPECT_SPEC = dict(connect_all=dict(type='bool', default=False), dist_auto_connect=dict(type='str'),
                    listen_min=dict(type='int'), listen_max=dict(type='int'),
                    peers=dict(type='list', elements='str'))

@@ -51,6 +51,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors impor
     Closed, DistError, EncodeError, ProtocolError, Timeout)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (  # noqa: E402
     DEFAULT_FLAGS, DFLAG_PUBLISHED, handshake)
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import run as run_steps  # noqa: E402
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import NodeConnection  # noqa: E402
 from tests.fuzz.terms import IPS, Terms, encode  # noqa: E402
 
@@ -177,7 +178,7 @@ def target_handshake(data):
     ours, theirs = _feed(data)
     conn = Connection(ours, Deadline(1.0))
     try:
-        handshake(conn, 'fuzz@h', b'cookie', version=random.choice((5, 6)))
+        run_steps(handshake(conn, 'fuzz@h', b'cookie', version=random.choice((5, 6))))
     finally:
         ours.close()
         theirs.close()
@@ -190,7 +191,7 @@ def target_messages(data):
     node = NodeConnection(conn, None, 'fuzz@h', 1, 'h', 1)
     try:
         for dummy in range(3):
-            node.recv()
+            run_steps(node.recv())
     finally:
         ours.close()
         theirs.close()
@@ -265,7 +266,9 @@ class Wire:
         return struct.pack('>I', len(body)) + body
 
     def send(self, data):
-        """A tick, or whole frames (several in one write: a round trip's requests)."""
+        """(steps: none, the wire is in memory) A tick, or whole frames (several in one write: a round trip's
+        requests)."""
+        yield from ()
         if data == b'\0\0\0\0':
             self.ticks += 1
             return
@@ -278,6 +281,8 @@ class Wire:
             data = data[4 + size:]
 
     def recv_frame(self, limit):
+        """(steps: none)"""
+        yield from ()
         self.deadline.remaining(self.stage)
         if self.frames is None:
             self.frames = iter(self.script(self))

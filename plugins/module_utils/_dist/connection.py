@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Framed TCP/TLS connection with one deadline for everything.
 
+Every method that waits is a generator of steps (loop.py): it yields where it would block, so
+one probe can run on its own (loop.run) or beside a fleet's others in one event loop (loop.Loop).
 A frame is a big-endian length then that many bytes: 2-byte lengths during a
 plain-TCP handshake, 4-byte lengths on TLS and after the handshake. Every read
 waits at most until the deadline, and a length is checked against a limit
@@ -23,6 +25,7 @@ import ssl
 import struct
 import time
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, WRITE
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     Closed, ConnectTimeout, NoSuchHost, ProtocolError, Refused, Timeout, TlsRejected, TlsRequired, Truncated,
     Unreachable)
@@ -32,6 +35,7 @@ HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge wit
 # buffered whole, so this bounds what a peer can make each probe hold (docs/threat-model.md).
 MESSAGE_FRAME_LIMIT = 256 * 1024
 
+MAX_ADDRESSES = 8  # of one host name, tried at once
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 _RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 
@@ -67,48 +71,62 @@ def _literal_family(host):
 
 
 def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=True):
-    """TCP connect, non-blocking from the start; every socket failure becomes a DistError with an outcome."""
+    """(steps) TCP connect, non-blocking; every socket failure becomes a DistError with an outcome.
+    A host name is resolved (blocking: no resolver of our own) and all its addresses are tried at once,
+    each with the whole deadline: the first to accept wins; when none does, the first one's error."""
     family = _literal_family(host)
-    if family is None:
+    if family is not None:  # an address: no getaddrinfo
+        addresses = [(family, (host, int(port)))]
+    else:
         try:
-            sock = socket.create_connection((host, int(port)), timeout=deadline.remaining(stage))
+            addresses = [(info[0], info[4]) for info in socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)]
         except socket.gaierror as exc:  # nothing was tried: never evidence that a port is closed
             raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
-        except socket.timeout:
-            sock, code = None, errno.ETIMEDOUT
-        except OSError as exc:
-            sock, code = None, exc.errno
+        except UnicodeError as exc:
+            raise NoSuchHost('cannot resolve %s: %s' % (host, exc), stage)
+    tried = [_start_connect(family, address) for family, address in addresses[:MAX_ADDRESSES]]
+    sock, codes = None, []
+    for candidate, code in tried:
+        if sock is None and code == errno.EINPROGRESS:
+            try:
+                code = yield from _connected(candidate, deadline)
+            except OSError as exc:
+                code = exc.errno
+        if sock is None and code == 0:
+            sock = candidate
         else:
-            code = 0
-    else:  # an address: no getaddrinfo, no blocking mode to set and then clear
-        sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
-        if sock.gettimeout() != 0.0:  # no SOCK_NONBLOCK here: the system call after all
-            sock.setblocking(False)
-        try:
-            code = sock.connect_ex((host, int(port)))
-            if code == errno.EINPROGRESS:
-                code = _connected(sock, deadline, stage)
-        except OSError as exc:
-            code = exc.errno
-    if code:
-        if sock is not None:
-            sock.close()
-        _connect_failed(code, host, port, deadline, stage, refused)
+            candidate.close()
+            codes.append(code)
+    if sock is None:
+        _connect_failed(codes[0], host, port, deadline, stage, refused)
     if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
-def _connected(sock, deadline, stage):
-    """Wait for a non-blocking connect until the deadline: its error code, or ETIMEDOUT."""
+def _start_connect(family, address):
+    """A non-blocking socket and its connect begun: (socket, 0 / EINPROGRESS / the error)."""
+    sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
+    if sock.gettimeout() != 0.0:  # no SOCK_NONBLOCK here: the system call after all
+        sock.setblocking(False)
+    try:
+        return sock, sock.connect_ex(address)
+    except OSError as exc:
+        return sock, exc.errno
+
+
+def _connected(sock, deadline):
+    """(steps) Wait for a non-blocking connect until the deadline: its error code, or ETIMEDOUT."""
+    if deadline.end > time.monotonic() and (yield sock, WRITE, deadline.end):
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    # The deadline came first, or had passed before the wait began (a loop busy with other probes): look once
+    # more, without waiting, so that an answer that did come is never taken for none (an open port for a
+    # filtered one).
     poller = select.poll()
     poller.register(sock, select.POLLOUT)
-    while True:
-        left = deadline.end - time.monotonic()
-        if left <= 0:
-            return errno.ETIMEDOUT
-        if poller.poll(max(1, int(left * 1000.0 + 0.999))):
-            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if poller.poll(0):
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    return errno.ETIMEDOUT
 
 
 def _connect_failed(code, host, port, deadline, stage, refused):
@@ -121,22 +139,17 @@ def _connect_failed(code, host, port, deadline, stage, refused):
     raise ProtocolError('connect to %s:%s failed: %s' % (host, port, os.strerror(code or 0)), stage)
 
 
-def _io_errors(what):
-    """Method decorator: socket and TLS failures as DistErrors that name the stage."""
-    def decorate(method):
-        @functools.wraps(method)
-        def mapped(self, *args):
-            try:
-                return method(self, *args)
-            except socket.timeout:
-                raise Timeout('%s not done within %gs (at %s)' % (what, self.deadline.timeout, self.stage),
-                              self.stage)
-            except ssl.SSLError as exc:
-                raise self._tls_error(exc)
-            except OSError as exc:
-                raise self._os_error(exc)
-        return mapped
-    return decorate
+def _io_errors(method):
+    """Decorator of a method's steps: socket and TLS failures as DistErrors that name the stage."""
+    @functools.wraps(method)
+    def mapped(self, *args):
+        try:
+            return (yield from method(self, *args))
+        except ssl.SSLError as exc:
+            raise self._tls_error(exc)
+        except OSError as exc:
+            raise self._os_error(exc)
+    return mapped
 
 
 class Connection:
@@ -150,23 +163,29 @@ class Connection:
         self.stage = 'connect'
         self.tls_info = None
         self._buf = bytearray()
-        self._poller = None
-        self._polling = 0
         if sock.gettimeout() != 0.0:  # open_tcp's sockets are non-blocking already: no system call
             sock.setblocking(False)
 
     # -- TLS
     def start_tls(self, context, server_hostname=None):
+        """(steps) The TLS handshake, non-blocking like everything else."""
         self.stage = 'tls'
         del self._buf[:]
         try:
-            self.sock.settimeout(self.deadline.remaining('tls'))
-            self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+            self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+            while True:
+                try:
+                    self.sock.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    yield from self._wait(READ)
+                except ssl.SSLWantWriteError:
+                    yield from self._wait(WRITE)
         except ssl.SSLCertVerificationError as exc:
             raise TlsRejected('the node certificate failed our verification: %s' % exc.verify_message, 'tls')
         except ssl.SSLError as exc:
             raise self._tls_error(exc)
-        except socket.timeout:
+        except Timeout:
             raise Timeout('TLS handshake unanswered within %gs: is this a TLS node?' % self.deadline.timeout, 'tls')
         except OSError as exc:
             raise self._os_error(exc)
@@ -201,52 +220,45 @@ class Connection:
             return ProtocolError('connection reset by the peer (at %s)' % self.stage, self.stage)
         return ProtocolError('socket error: %s' % exc, self.stage)
 
-    # -- raw I/O
-    # Plain TCP runs non-blocking with our own poll() against the deadline: no
-    # settimeout() system call per read. TLS keeps Python's socket timeouts.
+    # -- raw I/O, non-blocking: a read or write is tried, and waited for only when it would block
+    # (TLS: OpenSSL may hold decrypted bytes the socket no longer shows, so never wait first)
     def _wait(self, events):
-        if self._poller is None:
-            self._poller = select.poll()
-            self._poller.register(self.sock, events)
-        elif events != self._polling:
-            self._poller.modify(self.sock, events)
-        self._polling = events
-        if not self._poller.poll(max(1, int(self.deadline.remaining(self.stage) * 1000.0 + 0.999))):
+        """(steps) Until the socket is ready for ``events``; Timeout once the deadline has passed."""
+        if not (yield self.sock, events, self.deadline.end):
             self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
 
-    @_io_errors('send')
+    @_io_errors
     def send(self, data):
-        if self.tls:
-            self.sock.settimeout(self.deadline.remaining(self.stage))
-            self.sock.sendall(data)
-            return
+        """(steps) All of ``data``."""
         view = memoryview(data)
         while view:
+            self.deadline.remaining(self.stage)
             try:
                 view = view[self.sock.send(view):]
-            except BlockingIOError:
-                self._wait(select.POLLOUT)
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                yield from self._wait(WRITE)
+            except ssl.SSLWantReadError:  # a TLS renegotiation or key update
+                yield from self._wait(READ)
 
-    @_io_errors('receive')
+    @_io_errors
     def _recv_chunk(self, most):
-        """Up to ``most`` bytes; b'' when the peer has closed."""
-        if self.tls:
-            self.sock.settimeout(self.deadline.remaining(self.stage))
-            return self.sock.recv(most)
+        """(steps) Up to ``most`` bytes; b'' when the peer has closed."""
         while True:
-            self._wait(select.POLLIN)  # checks the deadline too, so a dribbling peer cannot extend it
+            self.deadline.remaining(self.stage)  # on every read, so a dribbling peer cannot extend it
             try:
                 return self.sock.recv(most)
-            except BlockingIOError:  # a spurious wake-up
-                continue
+            except (BlockingIOError, ssl.SSLWantReadError):
+                yield from self._wait(READ)
+            except ssl.SSLWantWriteError:
+                yield from self._wait(WRITE)
 
     def recv_exact(self, count):
-        """Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
+        """(steps) Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
         a challenge sent back to back cost one system call, not four."""
         buf = self._buf
         while len(buf) < count:
-            chunk = self._recv_chunk(65536)
+            chunk = yield from self._recv_chunk(65536)
             if not chunk:
                 raise Closed('the peer closed the connection (at %s)' % self.stage, self.stage)
             buf += chunk
@@ -255,12 +267,12 @@ class Connection:
         return data
 
     def recv_to_close(self, limit, complete=None):
-        """What the peer sends until it closes (EPMD answers this way), or until
+        """(steps) What the peer sends until it closes (EPMD answers this way), or until
         ``complete(data)`` says the answer is whole, which saves waiting for the close."""
         data = bytes(self._buf)
         del self._buf[:]
         while not (complete and complete(data)):
-            chunk = self._recv_chunk(65536)
+            chunk = yield from self._recv_chunk(65536)
             if not chunk:
                 break
             data += chunk
@@ -273,14 +285,15 @@ class Connection:
         return struct.pack('>H' if self.header == 2 else '>I', len(payload)) + payload
 
     def send_frame(self, payload):
-        self.send(self.frame(payload))
+        """(steps)"""
+        yield from self.send(self.frame(payload))
 
     def recv_frame(self, limit=HANDSHAKE_FRAME_LIMIT):
-        """One frame. Closed only for a close between frames; a close inside one is Truncated,
+        """(steps) One frame. Closed only for a close between frames; a close inside one is Truncated,
         so that "the node closed after our message" is never read into a half-sent answer."""
         buffered = len(self._buf)
         try:
-            header = self.recv_exact(self.header)
+            header = yield from self.recv_exact(self.header)
         except Closed:
             if buffered or self._buf:
                 raise Truncated('the peer closed the connection inside a frame header (at %s)' % self.stage,
@@ -293,7 +306,7 @@ class Connection:
             raise ProtocolError('frame of %d bytes exceeds the %d-byte limit (at %s)' % (size, limit, self.stage),
                                 self.stage)
         try:
-            return self.recv_exact(size)
+            return (yield from self.recv_exact(size))
         except Closed:
             raise Truncated('the peer closed the connection inside a %d-byte frame (at %s)' % (size, self.stage),
                             self.stage)

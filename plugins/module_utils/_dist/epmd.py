@@ -18,6 +18,7 @@ from collections import namedtuple
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Connection, Deadline, open_tcp
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     NoEpmd, NotRegistered, ProtocolError)
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import run
 
 EPMD_PORT = 4369
 NAMES_REQ = 110
@@ -34,12 +35,13 @@ _NAME_LINE = re.compile(r'^name (.+) at port (\d+)$')
 
 
 def _request(host, port, payload, deadline, stage, complete=None):
-    sock = open_tcp(host, port, deadline, stage, refused=NoEpmd, nodelay=False)
+    """(steps) One request, the answer up to EPMD's close (or until ``complete`` says it is whole)."""
+    sock = yield from open_tcp(host, port, deadline, stage, refused=NoEpmd, nodelay=False)
     conn = Connection(sock, deadline)
     conn.stage = stage
     try:
-        conn.send(struct.pack('>H', len(payload)) + payload)
-        return conn.recv_to_close(NAMES_LIMIT, complete)
+        yield from conn.send(struct.pack('>H', len(payload)) + payload)
+        return (yield from conn.recv_to_close(NAMES_LIMIT, complete))
     finally:
         conn.close()
 
@@ -92,16 +94,26 @@ def parse_port2_resp(answer, name=''):
 
 def names(host, port=EPMD_PORT, timeout=5.0, deadline=None):
     """NAMES_REQ: EPMD's own port and every (name, port) it registers."""
+    return run(names_steps(host, port, timeout, deadline))
+
+
+def names_steps(host, port=EPMD_PORT, timeout=5.0, deadline=None):
+    """(steps) names()"""
     deadline = deadline or Deadline(timeout)
-    return parse_names(_request(host, port, bytes((NAMES_REQ,)), deadline, 'epmd_names'))
+    return parse_names((yield from _request(host, port, bytes((NAMES_REQ,)), deadline, 'epmd_names')))
 
 
 def port_please2(host, name, port=EPMD_PORT, timeout=5.0, deadline=None):
     """PORT_PLEASE2_REQ: where the node ``name`` (the part before '@') listens."""
+    return run(port_please2_steps(host, name, port, timeout, deadline))
+
+
+def port_please2_steps(host, name, port=EPMD_PORT, timeout=5.0, deadline=None):
+    """(steps) port_please2()"""
     deadline = deadline or Deadline(timeout)
     request = bytes((PORT_PLEASE2_REQ,)) + name.encode('utf-8')
     try:
-        answer = _request(host, port, request, deadline, 'epmd_port_please', _port2_resp_complete)
+        answer = yield from _request(host, port, request, deadline, 'epmd_port_please', _port2_resp_complete)
         return parse_port2_resp(answer, name)
     except NotRegistered as exc:
         raise NotRegistered('EPMD at %s:%s has no node named %r' % (host, port, name), exc.stage)

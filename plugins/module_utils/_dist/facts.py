@@ -31,6 +31,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf, 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import ProtocolError, WrongNode
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import run
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.kernel import AUTO_CONNECT, AUTO_CONNECT_DEFAULT
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import MAX_TEXT, erl, short, shown
 
@@ -208,8 +209,13 @@ def connect_all(global_state, env, argument):
 def node_facts(conn, timeout=5.0, deadline=None):
     """Everything dist_info reports, as JSON-ready values: every call in one rex call,
     under one deadline. Raises WrongNode when node() is not the node we handshook with."""
+    return run(node_facts_steps(conn, timeout, deadline))
+
+
+def node_facts_steps(conn, timeout=5.0, deadline=None):
+    """(steps) node_facts()"""
     deadline = deadline or Deadline(timeout)
-    answers = rpc.call(conn, 'lists', 'zipwith3', _ZIPPED, deadline=deadline)
+    answers = yield from rpc.call_steps(conn, 'lists', 'zipwith3', _ZIPPED, deadline=deadline)
     if not isinstance(answers, list) or len(answers) != len(_CALLS):
         _bad('its %d calls' % len(_CALLS), answers)
     env = dict((key, _env(found, 'application:get_env(kernel, %s)' % key))

@@ -104,17 +104,18 @@ def gen_challenge():
 
 
 def send_name(conn, name, flags, creation, version):
+    """(steps)"""
     raw = name.encode('utf-8')
     if version == 6:
-        conn.send_frame(struct.pack('>cQIH', b'N', flags, creation, len(raw)) + raw)
+        yield from conn.send_frame(struct.pack('>cQIH', b'N', flags, creation, len(raw)) + raw)
     else:
-        conn.send_frame(struct.pack('>cHI', b'n', 5, flags & 0xFFFFFFFF) + raw)
+        yield from conn.send_frame(struct.pack('>cHI', b'n', 5, flags & 0xFFFFFFFF) + raw)
 
 
 def recv_status(conn):
-    """The node's 's' status; returns it, or raises for the refusals."""
+    """(steps) The node's 's' status; returns it, or raises for the refusals."""
     try:
-        frame = conn.recv_frame()
+        frame = yield from conn.recv_frame()
     except Closed:
         raise ProtocolError('the node closed the connection before sending a status: it refused our '
                             'send_name (version, flags or name), which says nothing about the cookie',
@@ -129,7 +130,7 @@ def recv_status(conn):
     if status == 'alive':
         # A node of our name is connected already. Never replace it: with probe_name set to a
         # member's name, 'true' would cut that member's own link.
-        conn.send_frame(b'sfalse')
+        yield from conn.send_frame(b'sfalse')
         raise ProtocolError('status alive: a node named as our probe is connected already; the probe does not '
                             'replace its connection', 'recv_status')
     elif status not in STATUSES:
@@ -138,8 +139,8 @@ def recv_status(conn):
 
 
 def recv_challenge(conn):
-    """'N' (v6) or 'n' (v5) challenge: (name, flags, challenge, creation, version)."""
-    frame = conn.recv_frame()
+    """(steps) 'N' (v6) or 'n' (v5) challenge: (name, flags, challenge, creation, version)."""
+    frame = yield from conn.recv_frame()
     try:
         if frame[:1] == b'N':
             flags, challenge, creation, nlen = struct.unpack_from('>QIIH', frame, 1)
@@ -165,7 +166,7 @@ def check_peer_flags(flags):
 
 
 def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None, expect_name=None):
-    """Run the initiator handshake on ``conn``; return the Peer once its ack checks out.
+    """(steps) Run the initiator handshake on ``conn``; return the Peer once its ack checks out.
 
     ``cookie`` is bytes; ``expect_name`` the node we want ('name@host'), None when
     only an address is known. Raises WrongNode when another node answers,
@@ -176,24 +177,24 @@ def handshake(conn, name, cookie, version=6, flags=DEFAULT_FLAGS, creation=None,
     if creation is None:
         creation = secrets.randbits(32) or 1
     conn.stage = 'send_name'
-    send_name(conn, name, flags, creation, version)
+    yield from send_name(conn, name, flags, creation, version)
     conn.stage = 'recv_status'
-    status = recv_status(conn)
+    status = yield from recv_status(conn)
     conn.stage = 'recv_challenge'
-    peer_name, peer_flags, their_challenge, peer_creation, peer_version = recv_challenge(conn)
+    peer_name, peer_flags, their_challenge, peer_creation, peer_version = yield from recv_challenge(conn)
     if expect_name is not None and peer_name != expect_name:
         raise WrongNode('asked for %s, but the node there is %s (OTP refuses such a connection)'
                         % (expect_name, peer_name[:300]), 'recv_challenge')
     check_peer_flags(peer_flags)
     if version == 5 and peer_version == 6:
         conn.stage = 'send_complement'
-        conn.send_frame(struct.pack('>cII', b'c', flags >> 32, creation))
+        yield from conn.send_frame(struct.pack('>cII', b'c', flags >> 32, creation))
     our_challenge = gen_challenge()
     conn.stage = 'send_challenge_reply'
-    conn.send_frame(struct.pack('>cI', b'r', our_challenge) + gen_digest(their_challenge, cookie))
+    yield from conn.send_frame(struct.pack('>cI', b'r', our_challenge) + gen_digest(their_challenge, cookie))
     conn.stage = 'recv_challenge_ack'
     try:
-        ack = conn.recv_frame()
+        ack = yield from conn.recv_frame()
     except Closed:
         raise Rejected('the node closed the connection after our challenge_reply: it does not accept '
                        'our cookie', 'recv_challenge_ack')

@@ -22,6 +22,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors impor
     ACCEPTED, DistError, NoSuchHost, ProtocolError, Timeout)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.handshake import (
     DEFAULT_FLAGS, flag_names, handshake)
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import run
 
 PASS_THROUGH = 112
 # Decoding costs up to ~100 bytes of Python objects per wire byte. Small frames (every
@@ -78,16 +79,17 @@ class NodeConnection:
         return self.conn.frame(body)
 
     def send(self, control, message=None):
-        self.conn.send(self.frame(control, message))
+        """(steps)"""
+        yield from self.conn.send(self.frame(control, message))
 
     def recv(self, budget=None):
-        """The next (control, payload) from the node; ticks are answered on the way. ``budget``
+        """(steps) The next (control, payload) from the node; ticks are answered on the way. ``budget``
         (an etf.Budget) may span several messages; by default each gets etf.MAX_OBJECTS."""
         while True:
-            frame = self.conn.recv_frame(MESSAGE_FRAME_LIMIT)
+            frame = yield from self.conn.recv_frame(MESSAGE_FRAME_LIMIT)
             self.received += len(frame)
             if not frame:
-                self.conn.send(b'\0\0\0\0')  # tick back, so the node keeps us
+                yield from self.conn.send(b'\0\0\0\0')  # tick back, so the node keeps us
                 continue
             if frame[0] != PASS_THROUGH:
                 raise ProtocolError('message type %d: we asked for no atom cache' % frame[0], self.conn.stage)
@@ -117,10 +119,15 @@ class NodeConnection:
         self.conn.close()
 
 
-def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_hostname=None,
-                 timeout=5.0, epmd_port=epmd.EPMD_PORT, version=6, flags=DEFAULT_FLAGS,
-                 our_name=None, deadline=None, report=None, probe_for=None):
-    """Handshake with ``node`` (through EPMD) or with ``host``:``port`` (EPMD-less).
+def connect_node(**kwargs):
+    """connect_node_steps(), run on its own."""
+    return run(connect_node_steps(**kwargs))
+
+
+def connect_node_steps(node=None, host=None, port=None, cookie=b'', tls=None, server_hostname=None,
+                       timeout=5.0, epmd_port=epmd.EPMD_PORT, version=6, flags=DEFAULT_FLAGS,
+                       our_name=None, deadline=None, report=None, probe_for=None):
+    """(steps) Handshake with ``node`` (through EPMD) or with ``host``:``port`` (EPMD-less).
 
     ``probe_for`` names the node a ``host``:``port`` probe is meant for, which the probe name's tag binds.
 
@@ -136,20 +143,20 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
     if port is None:
         if name is None:
             raise ValueError('give a node name, or a host and a port')
-        info = epmd.port_please2(host, name, epmd_port, deadline=deadline)
+        info = yield from epmd.port_please2_steps(host, name, epmd_port, deadline=deadline)
         port = info.port
         report['epmd'] = {'port': info.port, 'node_type': info.node_type,
                           'highest_version': info.highest_version, 'lowest_version': info.lowest_version}
     report['port'] = port
-    conn = Connection(open_tcp(host, port, deadline), deadline)
+    conn = Connection((yield from open_tcp(host, port, deadline)), deadline)
     report['tcp_connected'] = True  # from here on the port is open, whatever follows
     try:
         if tls is not None:
-            conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
+            yield from conn.start_tls(tls, server_hostname or (host if tls.check_hostname else None))
             report['tls_info'] = conn.tls_info
         our_node = our_name or probe_tag.probe_name(node_host or host, str(node) if node else probe_for)
         creation = secrets.randbits(32) or 1
-        peer = handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
+        peer = yield from handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
                          expect_name=str(node) if node else None)
     except BaseException:
         report['stage'] = conn.stage
@@ -162,10 +169,15 @@ def connect_node(node=None, host=None, port=None, cookie=b'', tls=None, server_h
 
 def probe(**kwargs):
     """One connection attempt, closed at once: a report with an ``outcome``."""
+    return run(probe_steps(**kwargs))
+
+
+def probe_steps(**kwargs):
+    """(steps) probe()"""
     report = {}
     started = time.monotonic()
     try:
-        connect_node(report=report, **kwargs).close()
+        (yield from connect_node_steps(report=report, **kwargs)).close()
         report['outcome'] = ACCEPTED
         report['msg'] = 'handshake completed and the node proved it knows the cookie'
     except DistError as exc:

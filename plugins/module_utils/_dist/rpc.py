@@ -23,6 +23,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError, ProtocolError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom, Pid, Reference
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import run
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import put_chars_text, short
 
 SEND = 2
@@ -51,14 +52,24 @@ def call(node_conn, module, function, args=(), timeout=5.0, deadline=None, outpu
 
     ``deadline`` (shared by several calls) wins over ``timeout`` (this call alone);
     ``output(text)`` gets what the call prints (else it is dropped)."""
-    result = calls(node_conn, [(module, function, args)], timeout, deadline, output)[0]
+    return run(call_steps(node_conn, module, function, args, timeout, deadline, output))
+
+
+def call_steps(node_conn, module, function, args=(), timeout=5.0, deadline=None, output=None):
+    """(steps) call()"""
+    result = (yield from calls_steps(node_conn, [(module, function, args)], timeout, deadline, output))[0]
     if isinstance(result, BadRpc):
         raise result
     return result
 
 
 def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
-    """Several independent calls in one round trip: all are sent, then the replies are
+    """calls_steps(), run on its own."""
+    return run(calls_steps(node_conn, requests, timeout, deadline, output))
+
+
+def calls_steps(node_conn, requests, timeout=5.0, deadline=None, output=None):
+    """(steps) Several independent calls in one round trip: all are sent, then the replies are
     matched by reference (rex runs each call in a process of its own, so they may come
     back in any order). Returns the results in request order, a BadRpc where one failed."""
     me = node_conn.make_pid()
@@ -75,11 +86,11 @@ def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
             # args: a list, or etf.encoded once by a caller that sends the same calls to many nodes
             request = (_CALL, Atom(module), Atom(function), args if isinstance(args, etf.Encoded) else list(args), pid)
             frames.append(node_conn.frame(rex, (_GEN_CALL, (pid, ref), request)))
-        node_conn.conn.send(b''.join(frames))  # the whole round trip's requests in one write
+        yield from node_conn.conn.send(b''.join(frames))  # the whole round trip's requests in one write
         results = {}
         others, budget, first = 0, etf.Budget(ROUND_TRIP_OBJECTS, node_conn.deadline), node_conn.received
         while pending:
-            control, payload = node_conn.recv(budget)
+            control, payload = yield from node_conn.recv(budget)
             if node_conn.received - first > ROUND_TRIP_BYTES:
                 raise ProtocolError('the node sent over %d bytes for %d calls' % (ROUND_TRIP_BYTES, len(requests)),
                                     node_conn.conn.stage)
@@ -93,7 +104,7 @@ def calls(node_conn, requests, timeout=5.0, deadline=None, output=None):
                 results[pending.pop(payload[0])] = BadRpc(reply[1]) if failed else reply
                 continue
             others = _another(others, requests, node_conn)
-            _answer_io(node_conn, payload, output)
+            yield from _answer_io(node_conn, payload, output)
         return [results[index] for index in range(len(requests))]
     finally:
         node_conn.deadline = previous
@@ -107,7 +118,7 @@ def _another(count, requests, node_conn):
 
 
 def _answer_io(node_conn, payload, output=None):
-    """The group-leader protocol, output only: put_chars gets 'ok' (its text goes to ``output``,
+    """(steps) The group-leader protocol, output only: put_chars gets 'ok' (its text goes to ``output``,
     rendered here: put_chars' M:F(A) is never applied); every other request, input included,
     {error, request}."""
     if isinstance(payload, tuple) and len(payload) == 4 and payload[0] == 'io_request':
@@ -115,7 +126,7 @@ def _answer_io(node_conn, payload, output=None):
         if isinstance(sender, Pid) and isinstance(reply_as, (Reference, Pid, int)):
             ok = _output(request)
             answer = Atom('ok') if ok else (Atom('error'), Atom('request'))
-            node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, answer))
+            yield from node_conn.send((SEND, Atom(''), sender), (Atom('io_reply'), reply_as, answer))
             if ok and output is not None:
                 for single in (request[1] if request[0] == 'requests' else [request]):
                     output(put_chars_text(single))

@@ -15,18 +15,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import hashlib
 import hmac
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc, wireguard
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     ConnectTimeout, DistError, NoSuchHost, NotRegistered, ProtocolError)
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.facts import node_facts_steps
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import Loop
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.etf import Atom
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short, shown
 
@@ -52,7 +53,7 @@ class Target:
         self.cookie = spec.get('cookie_bytes') or cookie
         self.public = list(spec.get('public_addresses') or [])
         self.wireguard_port = spec.get('wireguard_port')
-        self.registry = None  # EPMD's names on this node's host, asked once per run (a future: verify sets it)
+        self.registry = None  # EPMD's names on this node's host, asked once per run (verify sets it)
         expect = spec.get('expect') or {}
         self.expect = {
             'connect_all': expect.get('connect_all', False),
@@ -74,10 +75,10 @@ class Target:
         return kwargs
 
     def registered_port(self):
-        """This node's port in EPMD's names (waits for them: they are asked before any probe starts)."""
-        ports = self.registry.result()
+        """This node's port in EPMD's names (its probes start once they are in)."""
+        ports = self.registry
         if isinstance(ports, DistError):
-            raise type(ports)(str(ports), ports.stage)  # a copy per probe: they run in threads of their own
+            raise type(ports)(str(ports), ports.stage)  # a copy per probe: each its own traceback
         if self.short not in ports:
             raise NotRegistered('EPMD at %s:%d has no node named %r' % (self.host, self.epmd_port, self.short),
                                 'epmd_names')
@@ -100,10 +101,10 @@ def _finding(target, check, expected, observed, good, detail=None):
 
 
 def _names(host, port, timeout):
-    """EPMD's names on one host: {name: port, or None if listed with two ports}, or the DistError.
+    """(steps) EPMD's names on one host: {name: port, or None if listed with two ports}, or the DistError.
     Asked once per run for all the nodes on that host, before any of their probes."""
     try:
-        listed = epmd.names(host, port, timeout=timeout)[1]
+        listed = (yield from epmd.names_steps(host, port, timeout=timeout))[1]
     except DistError as exc:
         return exc
     ports = {}
@@ -115,7 +116,7 @@ def _names(host, port, timeout):
 def _epmd(target):
     try:
         observed = 'registered on port %d' % target.registered_port()
-        detail = 'EPMD lists %d name(s)' % len(target.registry.result())
+        detail = 'EPMD lists %d name(s)' % len(target.registry)
     except DistError as exc:
         observed = 'not registered' if isinstance(exc, NotRegistered) else exc.outcome
         detail = str(exc)
@@ -123,44 +124,45 @@ def _epmd(target):
 
 
 def _plaintext(target, timeout):
-    """A TLS node answers a plain handshake with a TLS record. With a random cookie: an
+    """(steps) A TLS node answers a plain handshake with a TLS record. With a random cookie: an
     impostor listening in plain TCP on the node's address must not get
     md5(cookie ++ challenge) to crack offline."""
-    report = _reached(target, timeout, cookie=random_cookie())
+    report = yield from _reached(target, timeout, cookie=random_cookie())
     return [_finding(target, 'plaintext', 'tls_required', report['outcome'], report['outcome'] == 'tls_required',
                      report.get('msg'))]
 
 
 def _reached(target, timeout, **overrides):
-    """node.probe's report of one attempt on this node, EPMD's error included."""
+    """(steps) node.probe's report of one attempt on this node, EPMD's error included."""
     try:
         kwargs = target.reach_kwargs(Deadline(timeout))
     except DistError as exc:
         return {'outcome': exc.outcome, 'msg': str(exc)}
     kwargs.update(overrides)
-    return dist_node.probe(**kwargs)
+    return (yield from dist_node.probe_steps(**kwargs))
 
 
 def _probe(target, check, expected, timeout, **overrides):
-    report = _reached(target, timeout, **overrides)
+    """(steps)"""
+    report = yield from _reached(target, timeout, **overrides)
     return [_finding(target, check, expected, report['outcome'],
                      report['outcome'] in (expected if isinstance(expected, list) else [expected]),
                      report.get('msg'))]
 
 
 def _auth_and_facts(target, tls, timeout, want_facts, report_facts, pivot_to=None):
-    """The right cookie is accepted by the node of that name; on that one connection, the
+    """(steps) The right cookie is accepted by the node of that name; on that one connection, the
     node's live settings (read for membership too; findings on them only with ``report_facts``)
     and, for a tenant (``pivot_to``: the hubs' node names), whether it can reach into a hub."""
     deadline = Deadline(timeout)
     findings, facts, conn = [], None, None
     try:
-        conn = dist_node.connect_node(cookie=target.cookie, tls=tls, **target.reach_kwargs(deadline))
+        conn = yield from dist_node.connect_node_steps(cookie=target.cookie, tls=tls, **target.reach_kwargs(deadline))
         findings.append(_finding(target, 'auth', 'accepted', 'accepted', True))
         if want_facts or pivot_to is not None:
-            facts = node_facts(conn, deadline=deadline)
+            facts = yield from node_facts_steps(conn, deadline=deadline)
         if pivot_to is not None:
-            findings.append(_hub_pivot(target, conn, sorted(pivot_to), facts['nodes_hidden'], deadline))
+            findings.append((yield from _hub_pivot(target, conn, sorted(pivot_to), facts['nodes_hidden'], deadline)))
     except DistError as exc:
         check = 'auth' if conn is None else 'facts'
         findings.append(_finding(target, check, 'accepted', exc.outcome, False, str(exc)))
@@ -173,7 +175,7 @@ def _auth_and_facts(target, tls, timeout, want_facts, report_facts, pivot_to=Non
 
 
 def _hub_pivot(target, conn, hubs, hidden, deadline):
-    """From the tenant's seat (its own cookie, through its own node, as malware on it would):
+    """(steps) From the tenant's seat (its own cookie, through its own node, as malware on it would):
     connect to every hub node anew, then call erlang:node() on it and on every hidden peer the
     tenant holds (a one-way hub's session among them). Distribution is symmetric: a hub that
     lets a tenant in, or answers it, is one cluster with every tenant it holds."""
@@ -182,10 +184,10 @@ def _hub_pivot(target, conn, hubs, hidden, deadline):
         return _finding(target, 'hub_pivot', 'no hub answers a tenant', {'answered': [], 'connected': []}, True,
                         'the tenant holds no link to a hub, and no hub node is listed')
     wait = int(PIVOT_WAIT * 1000)
-    connected = rpc.calls(conn, [('net_kernel', 'connect_node', (Atom(hub),)) for hub in hubs], deadline=deadline) \
-        if hubs else []
-    answers = rpc.calls(conn, [('rpc', 'call', (Atom(peer), Atom('erlang'), Atom('node'), [], wait))
-                               for peer in peers], deadline=deadline)
+    connected = (yield from rpc.calls_steps(conn, [('net_kernel', 'connect_node', (Atom(hub),)) for hub in hubs],
+                                            deadline=deadline)) if hubs else []
+    answers = yield from rpc.calls_steps(conn, [('rpc', 'call', (Atom(peer), Atom('erlang'), Atom('node'), [], wait))
+                                                for peer in peers], deadline=deadline)
     reached = sorted(peer for peer, answer in zip(peers, answers) if answer == peer)
     joined = sorted(hub for hub, answer in zip(hubs, connected) if answer is True)
     bad = bool(reached or joined)
@@ -221,9 +223,9 @@ def _facts_findings(target, facts, tls):
 
 
 def _exposure_epmd(target, address, timeout):
-    """From this vantage point nothing may accept a connection on an address not meant for it: EPMD..."""
+    """(steps) From this vantage point nothing may accept a connection on an address not meant for it: EPMD..."""
     try:
-        answer = epmd.names(address, target.epmd_port, timeout=timeout)
+        answer = yield from epmd.names_steps(address, target.epmd_port, timeout=timeout)
         observed = 'answered with %d name(s)' % len(answer[1])
     except ConnectTimeout:
         observed = 'filtered'
@@ -236,8 +238,9 @@ def _exposure_epmd(target, address, timeout):
 
 
 def _exposure_dist(target, address, port, timeout):
-    """...nor a distribution port (each probe its own job: all end within one timeout)."""
-    report = dist_node.probe(host=address, port=port, cookie=random_cookie(), timeout=timeout, probe_for=target.name)
+    """(steps) ...nor a distribution port (each probe its own job: all end within one timeout)."""
+    report = yield from dist_node.probe_steps(host=address, port=port, cookie=random_cookie(), timeout=timeout,
+                                              probe_for=target.name)
     observed = report['outcome']
     if report.get('resolved') is False:
         observed = 'not tried (%s)' % report.get('msg')
@@ -250,8 +253,8 @@ def _exposure_dist(target, address, port, timeout):
 
 
 def _exposure_wireguard(target, address, timeout):
-    """...and the overlay's WireGuard port says nothing to a stranger (wireguard.py)."""
-    observed, detail = wireguard.knock(address, target.wireguard_port, timeout)
+    """(steps) ...and the overlay's WireGuard port says nothing to a stranger (wireguard.py)."""
+    observed, detail = yield from wireguard.knock_steps(address, target.wireguard_port, timeout)
     return [_finding(target, 'exposure_wireguard', list(wireguard.QUIET), observed, observed in wireguard.QUIET,
                      '%s; WireGuard %s:%d' % (detail, address, target.wireguard_port))]
 
@@ -337,54 +340,65 @@ def partitions(names, seen):
 
 def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='mesh', hubs=(), timeout=5.0,
            concurrency=64):
-    """Run the checks on all nodes; returns (findings, summary)."""
+    """Run the checks on all nodes, every probe in one event loop (loop.Loop, at most ``concurrency`` in
+    flight); returns (findings, summary)."""
     started = time.monotonic()
     targets = [Target(spec, cookie) for spec in specs]
     want_facts = 'facts' in checks or 'membership' in checks
-    jobs, registries = [], {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for target in targets:  # EPMD first: the pool starts jobs in order, and the probes wait for these
-            if not target.port:
-                where = (target.host, target.epmd_port)
-                if where not in registries:
-                    registries[where] = pool.submit(_names, target.host, target.epmd_port, timeout)
-                target.registry = registries[where]
-        for target in targets:
-            if 'epmd' in checks and not target.port:
-                jobs.append(('epmd', target, None))  # read from the host's names when they are in
-            if 'auth' in checks or want_facts:
-                tenant = topology == 'hub_and_spoke' and target.name not in hubs and 'hub_pivot' in checks
-                jobs.append(('auth', target, pool.submit(_auth_and_facts, target, tls, timeout, want_facts,
-                                                         'facts' in checks, list(hubs) if tenant else None)))
-            if 'wrong_cookie' in checks:
-                jobs.append(('wrong_cookie', target, pool.submit(
-                    _probe, target, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)))
-            if tls is not None and 'plaintext' in checks:
-                jobs.append(('plaintext', target, pool.submit(
-                    _plaintext, target, timeout)))
-            if tls is not None and no_cert_tls is not None and 'no_cert' in checks:
-                # neither probe needs the real cookie: a node that lets them in is wrong either way
-                jobs.append(('no_cert', target, pool.submit(
-                    _probe, target, 'no_cert', 'tls_rejected', timeout, cookie=random_cookie(), tls=no_cert_tls)))
-            if 'exposure' in checks:
-                for address in target.public:
-                    jobs.append(('exposure', target, pool.submit(_exposure_epmd, target, address, timeout)))
-                    jobs.extend(('exposure', target, pool.submit(_exposure_dist, target, address, port, timeout))
-                                for port in _exposure_ports(target))
-                    if target.wireguard_port:
-                        jobs.append(('exposure', target, pool.submit(_exposure_wireguard, target, address, timeout)))
-        findings, facts_by_node = [], {}
-        for kind, target, future in jobs:
-            try:
-                result = _epmd(target) if future is None else future.result()
-            except Exception as exc:  # a fault is a finding, never a traceback
-                result = [_finding(target, kind, 'no error', 'error', False, '%s: %s' % (type(exc).__name__, exc))]
-                result = (result, None) if kind == 'auth' else result
-            if kind == 'auth':
-                result, facts = result
-                if facts is not None:
-                    facts_by_node[target.name] = facts
-            findings.extend(result)
+    loop, jobs, waiting = Loop(concurrency), [], {}
+    for target in targets:  # EPMD first: each host's names, then the probes of its nodes (they need the ports)
+        where = (target.host, target.epmd_port)
+        if not target.port and where not in waiting:
+            waiting[where] = []
+            loop.spawn(functools.partial(_names, target.host, target.epmd_port, timeout),
+                       functools.partial(_names_known, targets, where, waiting))
+
+    def job(kind, target, steps=None, *args, **kwargs):
+        slot = [kind, target, None]
+        jobs.append(slot)
+        if steps is not None:
+            spawn = functools.partial(loop.spawn, functools.partial(steps, target, *args, **kwargs),
+                                      functools.partial(_job_done, slot))
+            if target.port or kind == 'exposure':
+                spawn()
+            else:
+                waiting[(target.host, target.epmd_port)].append(spawn)
+
+    for target in targets:
+        if 'epmd' in checks and not target.port:
+            job('epmd', target)  # read from the host's names when they are in
+        if 'auth' in checks or want_facts:
+            tenant = topology == 'hub_and_spoke' and target.name not in hubs and 'hub_pivot' in checks
+            job('auth', target, _auth_and_facts, tls, timeout, want_facts, 'facts' in checks,
+                list(hubs) if tenant else None)
+        if 'wrong_cookie' in checks:
+            job('wrong_cookie', target, _probe, 'wrong_cookie', 'rejected', timeout, cookie=random_cookie(), tls=tls)
+        if tls is not None and 'plaintext' in checks:
+            job('plaintext', target, _plaintext, timeout)
+        if tls is not None and no_cert_tls is not None and 'no_cert' in checks:
+            # neither probe needs the real cookie: a node that lets them in is wrong either way
+            job('no_cert', target, _probe, 'no_cert', 'tls_rejected', timeout, cookie=random_cookie(), tls=no_cert_tls)
+        if 'exposure' in checks:
+            for address in target.public:
+                job('exposure', target, _exposure_epmd, address, timeout)
+                for port in _exposure_ports(target):
+                    job('exposure', target, _exposure_dist, address, port, timeout)
+                if target.wireguard_port:
+                    job('exposure', target, _exposure_wireguard, address, timeout)
+    loop.run()
+    findings, facts_by_node = [], {}
+    for kind, target, done in jobs:
+        result, error = done or (None, RuntimeError('never run'))
+        if kind == 'epmd':
+            result = _epmd(target)
+        elif error is not None:  # a fault is a finding, never a traceback
+            result = [_finding(target, kind, 'no error', 'error', False, '%s: %s' % (type(error).__name__, error))]
+            result = (result, None) if kind == 'auth' else result
+        if kind == 'auth':
+            result, facts = result
+            if facts is not None:
+                facts_by_node[target.name] = facts
+        findings.extend(result)
     if topology == 'hub_and_spoke' and 'tenant_cookie' in checks:
         findings.extend(tenant_cookies(targets, set(hubs)))
     groups = []
@@ -396,6 +410,21 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
             findings.append({'node': '*', 'check': 'partition', 'expected': 1, 'observed': len(groups),
                              'outcome': VIOLATION, 'detail': groups})
     return findings, summarise(findings, targets, groups, started)
+
+
+def _names_known(targets, where, waiting, ports, error):
+    """EPMD's names on one host are in: its nodes' probes may start (with the ports, or at once with the error)."""
+    if error is not None:  # a fault of ours, not EPMD's answer: every probe of the host says so
+        ports = ProtocolError('reading EPMD\'s names failed: %s: %s' % (type(error).__name__, error), 'epmd_names')
+    for target in targets:
+        if (target.host, target.epmd_port) == where:
+            target.registry = ports
+    for spawn in waiting.pop(where):
+        spawn()
+
+
+def _job_done(slot, value, error):
+    slot[2] = (value, error)
 
 
 def exposure_jobs(specs):

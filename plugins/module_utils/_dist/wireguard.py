@@ -15,10 +15,11 @@ __metaclass__ = type
 
 import errno
 import os
-import select
 import socket
 import struct
 import time
+
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, run
 
 INITIATION = 1
 INITIATION_SIZE = 148  # type, reserved, sender, ephemeral 32, static 32+16, timestamp 12+16, mac1 16, mac2 16
@@ -36,6 +37,11 @@ def initiation():
 def knock(address, port, timeout):
     """(observed, detail): 'silent' when nothing came back within the timeout, 'refused' or 'unreachable' from
     ICMP, 'answered' when anything answered, 'not tried (...)' when the address does not resolve."""
+    return run(knock_steps(address, port, timeout))
+
+
+def knock_steps(address, port, timeout):
+    """(steps) knock()"""
     try:
         family, kind, proto, dummy, sockaddr = socket.getaddrinfo(address, port, 0, socket.SOCK_DGRAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
@@ -45,12 +51,10 @@ def knock(address, port, timeout):
         try:
             sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
             sock.send(initiation())
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([sock], [], [], left)[0]:
-                    return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
-                answer = sock.recv(MAX_ANSWER)
-                return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)
+            if deadline <= time.monotonic() or not (yield sock, READ, deadline):
+                return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
+            answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
+            return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)
         except ConnectionRefusedError:
             return 'refused', 'ICMP port unreachable: nothing listens on UDP %s' % port
         except OSError as exc:
