@@ -2,6 +2,7 @@
 on real sockets and a real node."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, verify
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, open_tcp
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import Refused
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import Loop, run
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, Loop, run
 from tests.support.otp import Epmd, Node, random_cookie
 
 TIMEOUT = 1.0
@@ -49,15 +50,48 @@ def test_a_stalled_loop_never_reads_an_open_port_as_filtered(silent_port):
     assert finding['observed'].startswith('open') and finding['outcome'] == 'violation', finding
 
 
+def _late(steps, seconds):
+    """``steps`` with their first wait begun ``seconds`` late, as a busy driver would begin it."""
+    wait = next(steps)
+    time.sleep(seconds)
+    while True:
+        try:
+            wait = steps.send((yield wait))
+        except StopIteration as stop:
+            return stop.value
+
+
 def test_a_connect_looked_at_after_its_deadline_is_still_seen(silent_port):
     # the deadline has passed before the wait begins: the connect that did complete is open, not "no answer"
-    deadline = Deadline(TIMEOUT)
-    steps = open_tcp('127.0.0.1', silent_port, deadline)
-    wait = next(steps)  # the connect is under way
-    time.sleep(TIMEOUT * 1.2)
-    with pytest.raises(StopIteration) as done:
-        steps.send(False)  # as a loop resumes a wait whose time ran out
-    done.value.value.close()
+    run(_late(open_tcp('127.0.0.1', silent_port, Deadline(TIMEOUT)), TIMEOUT * 1.2)).close()
+
+
+def test_an_answer_that_came_while_the_loop_was_busy_is_seen():
+    # The stall wakes alone and holds the loop past the waiter's deadline; the waiter's answer comes meanwhile.
+    # When its timer is read, the answer is there: it must be resumed as ready, not as "nothing came".
+    waiter, waiter_peer = socket.socketpair()
+    staller, staller_peer = socket.socketpair()
+    answer = threading.Timer(0.5, waiter_peer.send, (b'x',))
+
+    def wait():
+        return (yield waiter, READ, time.monotonic() + TIMEOUT)
+
+    def stall():
+        yield staller, READ, time.monotonic() + 10
+        time.sleep(TIMEOUT * 1.5)
+
+    loop, results = Loop(8), {}
+    loop.spawn(wait, _collect(results, 'waiter'))
+    loop.spawn(stall, _collect(results, 'stall'))
+    staller_peer.send(b'x')  # the stall's wake-up, before the waiter's answer
+    answer.start()
+    try:
+        loop.run()
+    finally:
+        answer.cancel()
+        for sock in (waiter, waiter_peer, staller, staller_peer):
+            sock.close()
+    assert results['waiter'] == (True, None), results
 
 
 def test_a_failing_probe_costs_no_other_probe_its_result():

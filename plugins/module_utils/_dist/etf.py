@@ -130,7 +130,11 @@ INFLATE_RATIO = 8
 INFLATE_FLOOR = 16 * 1024
 SMALL_MAP = 32  # a map up to this size is a dict even when its keys could collide (OTP's flatmap size too)
 CHECK_EVERY = 4096  # objects between two looks at the deadline
-ATOM_CACHE = 4096  # distinct atoms a decode shares (a node name a thousand times is one object)
+ATOM_CACHE = 4096  # distinct atoms the decodes of a process share (a node name a thousand times is one object)
+# encoded atom (tag, length, name) -> Atom, for every decode in this process: a fleet's replies name the
+# same atoms, decoded once. Filled up to ATOM_CACHE and then only read: a peer that sends many atoms
+# slows the later decodes to the speed of no cache, and holds at most ATOM_CACHE short names.
+_ATOMS = {}
 
 _HASH_MODULUS = sys.hash_info.modulus
 
@@ -198,7 +202,7 @@ class _Decoder:
         self.budget = budget
         # Objects are counted down here and passed on to the budget in batches.
         self.due = self.window = budget.charge(0)
-        self.atoms = {}  # encoded atom (tag, length, name) -> Atom
+        self.atoms = _ATOMS
 
     def charge(self, count):
         self.due -= count
@@ -282,8 +286,8 @@ class _Decoder:
         return self._atom(pos - 1, pos + 1, self.data[pos], 'utf-8')
 
     def _atom(self, start, pos, count, encoding):
-        """The atom whose tag is at ``start`` and name at ``pos``; decoded once per decode
-        (the cache key holds the tag, so Latin-1 and UTF-8 names stay apart)."""
+        """The atom whose tag is at ``start`` and name at ``pos``; decoded once in the process (up to
+        ATOM_CACHE atoms; the cache key holds the tag, so Latin-1 and UTF-8 names stay apart)."""
         self.need(pos, count)
         end = pos + count
         key = self.data[start:end]

@@ -5,7 +5,10 @@
 
 A probe is written once, as a generator of its steps. Where it would wait for a socket it
 yields (socket, events, end) and is resumed with True when the socket is ready, False when
-``end`` (time.monotonic()) came first; it then tries again or raises Timeout itself. So the
+``end`` (time.monotonic()) came first; it then tries again or raises Timeout itself. Before
+False, the socket is looked at once more without waiting: a probe whose driver came late (a
+busy loop, a slow machine) must never take an answer that did come for none (an open port
+for a filtered one, a WireGuard answer for silence). So the
 same code runs a single probe (run() waits on its one socket) and a whole fleet's probes in
 one thread (Loop waits on all their sockets at once, with no thread per probe).
 """
@@ -17,45 +20,56 @@ __metaclass__ = type
 import heapq
 import itertools
 import select
-import selectors
 import time
 from collections import deque
 
-READ = selectors.EVENT_READ
-WRITE = selectors.EVENT_WRITE
-_POLL = {READ: select.POLLIN, WRITE: select.POLLOUT}
+READ = select.POLLIN
+WRITE = select.POLLOUT
 
 
 def run(steps):
     """Drive one probe's steps to their end, waiting on its socket; returns what they return."""
+    poller, polled = select.poll(), None
     try:
         wait = next(steps)
         while True:
             sock, events, end = wait
-            poller = select.poll()
-            poller.register(sock, _POLL[events])
+            if sock is not polled:  # a socket of its own, or a new one (EPMD's, then the node's)
+                poller = select.poll()
+                poller.register(sock, events)
+                polled = sock
+            else:
+                poller.modify(sock, events)
             ready = False
             while not ready:
                 left = end - time.monotonic()
+                ready = bool(poller.poll(max(1, int(left * 1000.0 + 0.999)) if left > 0 else 0))
                 if left <= 0:
                     break
-                ready = bool(poller.poll(max(1, int(left * 1000.0 + 0.999))))
             wait = steps.send(ready)
     except StopIteration as stop:
         return stop.value
 
 
+def _ready_now(sock, events):
+    """Whether ``sock`` is ready for ``events`` at this moment (no wait)."""
+    poller = select.poll()
+    poller.register(sock, events)
+    return bool(poller.poll(0))
+
+
 class _Task:
-    __slots__ = ('steps', 'done', 'sock', 'token')
+    __slots__ = ('steps', 'done', 'sock', 'fd', 'events', 'token')
 
     def __init__(self, steps, done):
-        self.steps, self.done, self.sock, self.token = steps, done, None, 0
+        self.steps, self.done, self.sock, self.fd, self.events, self.token = steps, done, None, -1, 0, 0
 
 
 class Loop:
     """Many probes' steps in one thread: at most ``limit`` in flight (one socket each), the rest queued
     in order. Each probe's own deadline bounds it, so a hostile node costs its probes their timeout
-    and no other probe anything but the loop's share of the CPU."""
+    and no other probe anything but the loop's share of the CPU. A probe's socket stays registered
+    from one wait to the next (most waits are on the same socket)."""
 
     def __init__(self, limit):
         self.limit = max(1, limit)
@@ -63,7 +77,9 @@ class Loop:
         self._running = 0
         self._timers = []  # (end, seq, task, token); an entry whose token is stale is skipped
         self._seq = itertools.count()
-        self._selector = selectors.DefaultSelector()
+        self._tasks = {}  # fd -> the task waiting on it
+        self._poller = select.epoll() if hasattr(select, 'epoll') else select.poll()
+        self._ms = not hasattr(select, 'epoll')  # poll() takes milliseconds, epoll.poll() seconds
 
     def spawn(self, start, done):
         """Queue a probe: ``start()`` makes its steps when a slot is free (its deadline starts then);
@@ -85,26 +101,26 @@ class Loop:
                 if self._running:
                     self._wait()
         finally:
-            self._selector.close()
+            if self._ms is False:
+                self._poller.close()
 
     def _wait(self):
         timers = self._timers
         while timers and timers[0][2].token != timers[0][3]:
             heapq.heappop(timers)
-        timeout = max(0.0, timers[0][0] - time.monotonic()) if timers else None
-        for key, dummy in self._selector.select(timeout):
-            self._step(key.data, True)
+        timeout = max(0.0, timers[0][0] - time.monotonic()) if timers else 1.0  # (every waiting probe has a timer)
+        for fd, dummy in self._poller.poll(int(timeout * 1000.0 + 0.999) if self._ms else timeout):
+            task = self._tasks.get(fd)
+            if task is not None and task.fd == fd:
+                self._step(task, True)
         now = time.monotonic()
         while timers and (timers[0][2].token != timers[0][3] or timers[0][0] <= now):
             end, dummy, task, token = heapq.heappop(timers)
             if task.token == token:
-                self._step(task, False)
+                self._step(task, _ready_now(task.sock, task.events))
 
     def _step(self, task, ready):
-        if task.sock is not None:
-            self._selector.unregister(task.sock)
-            task.sock = None
-            task.token += 1  # its timer is stale from now on
+        task.token += 1  # its timer is stale from now on
         try:
             sock, events, end = task.steps.send(ready)
         except StopIteration as stop:
@@ -112,10 +128,31 @@ class Loop:
         except Exception as exc:  # pylint: disable=broad-except
             self._finish(task, None, exc)
         else:
-            task.sock = sock
-            self._selector.register(sock, events, task)
+            self._watch(task, sock, events)
             heapq.heappush(self._timers, (end, next(self._seq), task, task.token))
 
+    def _watch(self, task, sock, events):
+        if sock is task.sock:
+            if events != task.events:
+                self._poller.modify(task.fd, events)
+                task.events = events
+            return
+        self._forget(task)  # a new socket, even on the same descriptor (closed, then opened again)
+        task.sock, task.fd, task.events = sock, sock.fileno(), events
+        self._poller.register(task.fd, events)
+        self._tasks[task.fd] = task
+
+    def _forget(self, task):
+        if task.sock is not None:
+            if self._tasks.get(task.fd) is task:
+                del self._tasks[task.fd]
+            try:
+                self._poller.unregister(task.fd)
+            except (OSError, KeyError):  # closed already: the kernel dropped it
+                pass
+            task.sock, task.fd = None, -1
+
     def _finish(self, task, value, error):
+        self._forget(task)
         self._running -= 1
         task.done(value, error)
