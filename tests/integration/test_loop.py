@@ -127,3 +127,98 @@ def test_a_host_name_is_tried_as_its_addresses(silent_port):
             run(open_tcp('localhost', port, Deadline(TIMEOUT)))
     finally:
         closed.close()
+
+
+@pytest.fixture
+def slow_resolver(monkeypatch):
+    """Names under .slow.test resolve to 127.0.0.1 after a pause (or to what the test sets), as a slow DNS would."""
+    real = socket.getaddrinfo
+    conf = {'pause': 0.0, 'answer': None}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host.endswith('.slow.test'):
+            time.sleep(conf['pause'])
+            return conf['answer'](port) if conf['answer'] else real('127.0.0.1', port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+    monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+    return conf
+
+
+def test_a_slow_resolver_does_not_eat_the_connect_s_time(slow_resolver):
+    # An open port whose first SYN is dropped (its accept queue is full; the kernel retries ~1 s later), behind a
+    # resolver that takes most of the timeout: the connect still gets its time, and the port reads as open.
+    slow_resolver['pause'] = TIMEOUT * 2.5  # of a 3 s timeout: 0.5 s left, less than the SYN's retry
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    filler = socket.create_connection(('127.0.0.1', port))
+    drain = threading.Timer(TIMEOUT * 2.6, server.accept)  # room again once the first SYN has been dropped
+    drain.start()
+    try:
+        target = verify.Target({'name': 'app@127.0.0.1', 'expect': {}}, None)
+        finding = run(verify._exposure_dist(target, 'exposed.slow.test', port, TIMEOUT * 3))[0]
+    finally:
+        drain.join()
+        filler.close()
+        server.close()
+    assert finding['observed'].startswith('open') and finding['outcome'] == 'violation', finding
+
+
+def test_an_address_beyond_those_tried_is_never_read_as_closed(slow_resolver, silent_port):
+    # eight closed addresses first, the open one ninth: the name is "not tried", never "refused"
+    slow_resolver['answer'] = lambda port: [(socket.AF_INET, socket.SOCK_STREAM, 6, '', ('127.0.0.%d' % i, int(port)))
+                                            for i in list(range(2, 10)) + [1]]
+    target = verify.Target({'name': 'app@127.0.0.1', 'expect': {}}, None)
+    finding = run(verify._exposure_dist(target, 'many.slow.test', silent_port, TIMEOUT))[0]
+    assert finding['outcome'] == 'violation' and finding['observed'].startswith('not tried'), finding
+    slow_resolver['answer'] = lambda port: [(socket.AF_INET, socket.SOCK_STREAM, 6, '', ('127.0.0.%d' % i, int(port)))
+                                            for i in list(range(2, 8)) + [1]]
+    finding = run(verify._exposure_dist(target, 'many.slow.test', silent_port, TIMEOUT))[0]
+    assert finding['observed'].startswith('open'), finding  # the control: seven tried, the open one among them
+
+
+def test_slow_names_cost_an_honest_node_nothing(slow_resolver):
+    # three nodes behind a slow resolver beside a real node: the names are resolved before the loop, at once,
+    # so the real node's probes are not held up past their deadline
+    slow_resolver['pause'] = TIMEOUT * 0.6
+    epmd = Epmd()
+    cookie = random_cookie()
+    node = Node('honest', epmd, cookie=cookie)
+    try:
+        specs = [{'name': node.name, 'epmd_port': epmd.port, 'expect': {}}]
+        specs += [{'name': 'app@n%d.slow.test' % i, 'port': 9, 'expect': {}} for i in range(3)]
+        findings, dummy = verify.verify(specs, cookie.encode(), checks=('auth', 'wrong_cookie'), timeout=TIMEOUT)
+        honest = {f['check']: f['outcome'] for f in findings if f['node'] == node.name}
+        assert honest == {'auth': 'ok', 'wrong_cookie': 'ok'}, findings
+        assert all(f['outcome'] == 'violation' for f in findings if f['node'] != node.name)  # port 9: refused
+    finally:
+        node.stop()
+        epmd.stop()
+
+
+def test_a_probe_that_wakes_often_adds_no_timers():
+    # a peer that makes a probe wake a thousand times (a byte at a time) within one deadline: one timer, not 1,000
+    # beside a quiet probe whose earlier deadline keeps its timer first in line
+    ours, theirs = socket.socketpair()
+    quiet, quiet_peer = socket.socketpair()
+    theirs.send(b'x')  # never read: the socket stays ready
+    loop, sizes = Loop(4), []
+
+    def wakeful():
+        end = time.monotonic() + TIMEOUT * 2
+        for dummy in range(1000):
+            yield ours, READ, end
+            sizes.append(len(loop._timers))
+
+    def silent():
+        yield quiet, READ, time.monotonic() + TIMEOUT
+
+    loop.spawn(silent, lambda value, error: None)
+    loop.spawn(wakeful, lambda value, error: sizes.append(error))
+    try:
+        loop.run()
+    finally:
+        for sock in (ours, theirs, quiet, quiet_peer):
+            sock.close()
+    assert sizes[-1] is None and max(sizes[:-1]) <= 2, max(sizes[:-1])

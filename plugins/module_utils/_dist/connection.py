@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import functools
 import os
@@ -23,6 +24,7 @@ import socket
 import ssl
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, WRITE
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
@@ -34,7 +36,8 @@ HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge wit
 # buffered whole, so this bounds what a peer can make each probe hold (docs/threat-model.md).
 MESSAGE_FRAME_LIMIT = 256 * 1024
 
-MAX_ADDRESSES = 8  # of one host name, tried at once
+MAX_ADDRESSES = 8  # of one host name, tried at once; a name with more is not tried (never read as closed)
+_RESOLVED = {}  # host name -> [(family, address)], or its NoSuchHost, while names_resolved() lasts
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
 _RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
 
@@ -71,24 +74,20 @@ def _literal_family(host):
 
 def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=True):
     """(steps) TCP connect, non-blocking; every socket failure becomes a DistError with an outcome.
-    A host name is resolved (blocking: no resolver of our own) and all its addresses are tried at once,
-    each with the whole deadline: the first to accept wins; when none does, the first one's error."""
-    family = _literal_family(host)
-    if family is not None:  # an address: no getaddrinfo
-        addresses = [(family, (host, int(port)))]
-    else:
-        try:
-            addresses = [(info[0], info[4]) for info in socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)]
-        except socket.gaierror as exc:  # nothing was tried: never evidence that a port is closed
-            raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
-        except UnicodeError as exc:
-            raise NoSuchHost('cannot resolve %s: %s' % (host, exc), stage)
-    tried = [_start_connect(family, address) for family, address in addresses[:MAX_ADDRESSES]]
+    A host name's addresses (resolve()) are all tried at once: the first to accept wins; when none does,
+    the first one's error. The connect gets the time that was left before the resolver ran."""
+    left = max(0.0, deadline.end - time.monotonic())
+    addresses = resolve(host, port, stage)
+    if len(addresses) > MAX_ADDRESSES:  # never "closed" for an address that was not tried
+        raise NoSuchHost('%s has %d addresses, over the %d a probe tries' % (host, len(addresses), MAX_ADDRESSES),
+                         stage)
+    end = max(deadline.end, time.monotonic() + left)
+    tried = [_start_connect(family, address) for family, address in addresses]
     sock, codes = None, []
     for candidate, code in tried:
         if sock is None and code == errno.EINPROGRESS:
             try:
-                code = yield from _connected(candidate, deadline)
+                code = yield from _connected(candidate, end)
             except OSError as exc:
                 code = exc.errno
         if sock is None and code == 0:
@@ -103,6 +102,55 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
     return sock
 
 
+def resolve(host, port, stage='connect'):
+    """[(family, address)] of ``host`` (an address, or a name: resolved ahead by names_resolved(), else now,
+    blocking); NoSuchHost when it does not resolve: nothing was tried, never evidence that a port is closed."""
+    family = _literal_family(host)
+    if family is not None:  # an address: no getaddrinfo
+        return [(family, (host, int(port)))]
+    found = _RESOLVED.get(host) or _getaddrinfo(host, stage)
+    if isinstance(found, NoSuchHost):
+        raise NoSuchHost(str(found), stage)
+    return [(family, (address[0], int(port)) + tuple(address[2:])) for family, address in found]
+
+
+def _getaddrinfo(host, stage):
+    try:
+        return [(info[0], info[4]) for info in socket.getaddrinfo(host, 0, 0, socket.SOCK_STREAM)]
+    except socket.gaierror as exc:
+        raise NoSuchHost('cannot resolve %s: %s' % (host, exc.strerror), stage)
+    except UnicodeError as exc:
+        raise NoSuchHost('cannot resolve %s: %s' % (host, exc), stage)
+
+
+@contextlib.contextmanager
+def names_resolved(hosts, timeout):
+    """While the block runs, these host names are resolved already: all at once beforehand, in threads (the
+    resolver blocks), so that no probe of an event loop waits on the resolver and holds up the others. A name
+    that does not resolve, or not within ``timeout``, is NoSuchHost for its probes: not tried, never closed."""
+    names = sorted({host for host in hosts if _literal_family(host) is None and host not in _RESOLVED})
+    found = {}
+    if names:
+        pool = ThreadPoolExecutor(max_workers=min(16, len(names)))
+        futures = [(name, pool.submit(_getaddrinfo, name, 'resolve')) for name in names]
+        until = time.monotonic() + timeout
+        for name, future in futures:
+            try:
+                found[name] = future.result(timeout=max(0.0, until - time.monotonic()))
+            except NoSuchHost as exc:
+                found[name] = exc
+            except Exception as exc:  # pylint: disable=broad-except  # the resolver's time is up, or it failed
+                found[name] = NoSuchHost('cannot resolve %s within %gs (%s)' % (name, timeout, type(exc).__name__),
+                                         'resolve')
+        pool.shutdown(wait=False)
+    _RESOLVED.update(found)
+    try:
+        yield
+    finally:
+        for name in found:
+            _RESOLVED.pop(name, None)
+
+
 def _start_connect(family, address):
     """A non-blocking socket and its connect begun: (socket, 0 / EINPROGRESS / the error)."""
     sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
@@ -114,10 +162,10 @@ def _start_connect(family, address):
         return sock, exc.errno
 
 
-def _connected(sock, deadline):
-    """(steps) Wait for a non-blocking connect until the deadline: its error code, or ETIMEDOUT. (Even past
-    the deadline the driver looks at the socket once before it says no: an open port is never filtered.)"""
-    if (yield sock, WRITE, deadline.end):
+def _connected(sock, end):
+    """(steps) Wait for a non-blocking connect until ``end``: its error code, or ETIMEDOUT. (Even past
+    ``end`` the driver looks at the socket once before it says no: an open port is never filtered.)"""
+    if (yield sock, WRITE, end):
         return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     return errno.ETIMEDOUT
 

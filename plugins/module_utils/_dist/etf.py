@@ -132,8 +132,10 @@ SMALL_MAP = 32  # a map up to this size is a dict even when its keys could colli
 CHECK_EVERY = 4096  # objects between two looks at the deadline
 ATOM_CACHE = 4096  # distinct atoms the decodes of a process share (a node name a thousand times is one object)
 # encoded atom (tag, length, name) -> Atom, for every decode in this process: a fleet's replies name the
-# same atoms, decoded once. Filled up to ATOM_CACHE and then only read: a peer that sends many atoms
-# slows the later decodes to the speed of no cache, and holds at most ATOM_CACHE short names.
+# same atoms, decoded once. Filled up to ATOM_CACHE names of at most MAX_ATOM bytes (OTP's own limit is 255
+# characters) and then only read: a peer that sends many atoms slows the later decodes to the speed of no
+# cache, and holds at most ATOM_CACHE such names (about 1 MiB) for the process's life.
+MAX_ATOM = 255
 _ATOMS = {}
 
 _HASH_MODULUS = sys.hash_info.modulus
@@ -298,7 +300,7 @@ class _Decoder:
             except UnicodeDecodeError:
                 raise DecodeError('atom at offset %d is not valid %s' % (pos, encoding))
             atom = True if name == 'true' else False if name == 'false' else Atom(name)
-            if len(self.atoms) < ATOM_CACHE:
+            if count <= MAX_ATOM and len(self.atoms) < ATOM_CACHE:
                 self.atoms[key] = atom
         return atom, end
 

@@ -59,10 +59,10 @@ def _ready_now(sock, events):
 
 
 class _Task:
-    __slots__ = ('steps', 'done', 'sock', 'fd', 'events', 'token')
+    __slots__ = ('steps', 'done', 'sock', 'fd', 'events', 'end', 'token')
 
     def __init__(self, steps, done):
-        self.steps, self.done, self.sock, self.fd, self.events, self.token = steps, done, None, -1, 0, 0
+        self.steps, self.done, self.sock, self.fd, self.events, self.end, self.token = steps, done, None, -1, 0, None, 0
 
 
 class Loop:
@@ -75,7 +75,9 @@ class Loop:
         self.limit = max(1, limit)
         self._queue = deque()
         self._running = 0
-        self._timers = []  # (end, seq, task, token); an entry whose token is stale is skipped
+        # (end, seq, task, token): a task's timer is pushed when its end changes (a probe's waits share one
+        # deadline), so a peer that makes it wake often adds nothing here; an entry whose token is stale is skipped
+        self._timers = []
         self._seq = itertools.count()
         self._tasks = {}  # fd -> the task waiting on it
         self._poller = select.epoll() if hasattr(select, 'epoll') else select.poll()
@@ -117,10 +119,10 @@ class Loop:
         while timers and (timers[0][2].token != timers[0][3] or timers[0][0] <= now):
             end, dummy, task, token = heapq.heappop(timers)
             if task.token == token:
+                task.end = None  # this timer is spent: a next wait, even until the same end, gets one of its own
                 self._step(task, _ready_now(task.sock, task.events))
 
     def _step(self, task, ready):
-        task.token += 1  # its timer is stale from now on
         try:
             sock, events, end = task.steps.send(ready)
         except StopIteration as stop:
@@ -129,7 +131,10 @@ class Loop:
             self._finish(task, None, exc)
         else:
             self._watch(task, sock, events)
-            heapq.heappush(self._timers, (end, next(self._seq), task, task.token))
+            if end != task.end:
+                task.end = end
+                task.token += 1  # its earlier timer is stale from now on
+                heapq.heappush(self._timers, (end, next(self._seq), task, task.token))
 
     def _watch(self, task, sock, events):
         if sock is task.sock:
@@ -153,6 +158,7 @@ class Loop:
             task.sock, task.fd = None, -1
 
     def _finish(self, task, value, error):
+        task.token = None  # every timer of it is stale
         self._forget(task)
         self._running -= 1
         task.done(value, error)

@@ -22,7 +22,7 @@ import os
 import time
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import epmd, node as dist_node, rpc, wireguard
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, names_resolved
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import random_cookie
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
     ConnectTimeout, DistError, NoSuchHost, NotRegistered, ProtocolError)
@@ -385,7 +385,8 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
                     job('exposure', target, _exposure_dist, address, port, timeout)
                 if target.wireguard_port:
                     job('exposure', target, _exposure_wireguard, address, timeout)
-    loop.run()
+    with names_resolved([t.host for t in targets] + [a for t in targets for a in t.public], timeout):
+        loop.run()
     findings, facts_by_node = [], {}
     for kind, target, done in jobs:
         result, error = done or (None, RuntimeError('never run'))

@@ -19,6 +19,8 @@ import socket
 import struct
 import time
 
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import resolve
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import NoSuchHost
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, run
 
 INITIATION = 1
@@ -43,15 +45,15 @@ def knock(address, port, timeout):
 def knock_steps(address, port, timeout):
     """(steps) knock()"""
     try:
-        family, kind, proto, dummy, sockaddr = socket.getaddrinfo(address, port, 0, socket.SOCK_DGRAM)[0]
-    except (socket.gaierror, UnicodeError) as exc:
+        family, sockaddr = resolve(address, port)[0]
+    except NoSuchHost as exc:
         return 'not tried (%s)' % exc, 'no address for %s' % address
     deadline = time.monotonic() + timeout
-    with socket.socket(family, kind, proto) as sock:
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
             sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
             sock.send(initiation())
-            if deadline <= time.monotonic() or not (yield sock, READ, deadline):
+            if not (yield sock, READ, deadline):  # (the driver looks once more before it says no)
                 return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
             answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
             return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)

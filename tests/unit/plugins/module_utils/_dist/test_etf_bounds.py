@@ -228,3 +228,14 @@ def test_errors_never_repr_a_hostile_value():
         etf.decode(b'\x83q' + b'w\x01m' + b'w\x01f' + huge)  # fun m:f/Huge
     with pytest.raises(etf.EncodeError):
         etf.encode((1 << 20000, etf.Pid(Atom('n@h'), -1, 0, 0)))
+
+
+def test_the_process_wide_atom_cache_keeps_only_short_names():
+    # OTP's atoms are at most 255 characters; the wire format allows 65,535 bytes. A long one is decoded, not kept.
+    from ansible_collections.beamsec.cluster.plugins.module_utils._dist import etf as codec
+    long_name, short_name = 'l' * 1000 + 'ong', 'short_atom_for_the_cache'
+    term = (bytes([131, 108, 0, 0, 0, 2, 118]) + len(long_name).to_bytes(2, 'big') + long_name.encode()
+            + bytes([119, len(short_name)]) + short_name.encode() + bytes([106]))  # [LongAtom, short_atom]
+    assert codec.decode(term) == [long_name, short_name]
+    kept = set(codec._ATOMS.values())
+    assert short_name in kept and long_name not in kept
