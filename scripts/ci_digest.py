@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What failed in a `make test` run, printed last.
 
 CI keeps only the tail of what `make test` prints, and with its two lanes the

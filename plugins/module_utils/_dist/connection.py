@@ -110,7 +110,7 @@ def resolve(host, port, stage='connect'):
         return [(family, (host, int(port)))]
     found = _RESOLVED.get(host) or _getaddrinfo(host, stage)
     if isinstance(found, NoSuchHost):
-        raise NoSuchHost(str(found), stage)
+        raise found.again()
     return [(family, (address[0], int(port)) + tuple(address[2:])) for family, address in found]
 
 

@@ -32,6 +32,10 @@ class DistError(Exception):
         super(DistError, self).__init__(message)
         self.stage = stage
 
+    def again(self):
+        """A copy, for each probe that raises the same error (each with its own traceback)."""
+        return type(self)(str(self), self.stage)
+
 
 class DecodeError(DistError):
     """Bytes that are not a valid External Term Format term."""

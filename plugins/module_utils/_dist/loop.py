@@ -29,26 +29,26 @@ WRITE = select.POLLOUT
 
 def run(steps):
     """Drive one probe's steps to their end, waiting on its socket; returns what they return."""
-    poller, polled = select.poll(), None
-    try:
-        wait = next(steps)
-        while True:
-            sock, events, end = wait
-            if sock is not polled:  # a socket of its own, or a new one (EPMD's, then the node's)
-                poller = select.poll()
-                poller.register(sock, events)
-                polled = sock
-            else:
-                poller.modify(sock, events)
-            ready = False
-            while not ready:
-                left = end - time.monotonic()
-                ready = bool(poller.poll(max(1, int(left * 1000.0 + 0.999)) if left > 0 else 0))
-                if left <= 0:
-                    break
-            wait = steps.send(ready)
-    except StopIteration as stop:
-        return stop.value
+    poller, polled, ready, returned = None, None, None, []
+    while not returned:
+        try:
+            sock, events, end = steps.send(ready)
+        except StopIteration as stop:
+            returned.append(stop.value)
+            break
+        if sock is not polled:  # a socket of its own, or a new one (EPMD's, then the node's)
+            poller = select.poll()
+            poller.register(sock, events)
+            polled = sock
+        else:
+            poller.modify(sock, events)
+        ready = False
+        while not ready:
+            left = end - time.monotonic()
+            ready = bool(poller.poll(max(1, int(left * 1000.0 + 0.999)) if left > 0 else 0))
+            if left <= 0:
+                break
+    return returned[0]
 
 
 def _ready_now(sock, events):

@@ -157,7 +157,7 @@ def connect_node_steps(node=None, host=None, port=None, cookie=b'', tls=None, se
         our_node = our_name or probe_tag.probe_name(node_host or host, str(node) if node else probe_for)
         creation = secrets.randbits(32) or 1
         peer = yield from handshake(conn, our_node, cookie, version=version, flags=flags, creation=creation,
-                         expect_name=str(node) if node else None)
+                                    expect_name=str(node) if node else None)
     except BaseException:
         report['stage'] = conn.stage
         conn.close()

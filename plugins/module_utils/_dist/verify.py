@@ -78,7 +78,7 @@ class Target:
         """This node's port in EPMD's names (its probes start once they are in)."""
         ports = self.registry
         if isinstance(ports, DistError):
-            raise type(ports)(str(ports), ports.stage)  # a copy per probe: each its own traceback
+            raise ports.again()
         if self.short not in ports:
             raise NotRegistered('EPMD at %s:%d has no node named %r' % (self.host, self.epmd_port, self.short),
                                 'epmd_names')
