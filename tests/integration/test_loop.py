@@ -222,3 +222,21 @@ def test_a_probe_that_wakes_often_adds_no_timers():
         for sock in (ours, theirs, quiet, quiet_peer):
             sock.close()
     assert sizes[-1] is None and max(sizes[:-1]) <= 2, max(sizes[:-1])
+
+
+def test_an_address_of_a_family_this_host_has_no_socket_for_is_passed_over(slow_resolver, silent_port):
+    # as a name's IPv6 address on a host with IPv6 switched off: the next address is tried (and open)
+    slow_resolver['answer'] = lambda port: [(socket.AF_PACKET, socket.SOCK_STREAM, 0, '', ('::1', int(port))),
+                                            (socket.AF_INET, socket.SOCK_STREAM, 6, '', ('127.0.0.1', int(port)))]
+    target = verify.Target({'name': 'app@127.0.0.1', 'expect': {}}, None)
+    finding = run(verify._exposure_dist(target, 'two.slow.test', silent_port, TIMEOUT))[0]
+    assert finding['observed'].startswith('open'), finding
+
+
+def test_a_name_not_resolved_in_time_is_not_tried_never_closed(slow_resolver, silent_port):
+    slow_resolver['pause'] = TIMEOUT * 3
+    spec = {'name': 'app@127.0.0.1', 'port': silent_port, 'public_addresses': ['late.slow.test'],
+            'expect': {'listen_min': silent_port}}
+    findings, dummy = verify.verify([spec], None, checks=('exposure',), timeout=TIMEOUT)
+    assert findings and all(f['outcome'] == 'violation' and f['observed'].startswith('not tried') for f in findings), \
+        findings

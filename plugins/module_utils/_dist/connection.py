@@ -23,8 +23,8 @@ import os
 import socket
 import ssl
 import struct
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, WRITE
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import (
@@ -83,8 +83,11 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
                          stage)
     end = max(deadline.end, time.monotonic() + left)
     tried = [_start_connect(family, address) for family, address in addresses]
-    sock, codes = None, []
+    sock, codes, untried = None, [], []
     for candidate, code in tried:
+        if candidate is None:  # no socket of that family here (IPv6 switched off): the next address
+            untried.append(code)
+            continue
         if sock is None and code == errno.EINPROGRESS:
             try:
                 code = yield from _connected(candidate, end)
@@ -96,7 +99,7 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
             candidate.close()
             codes.append(code)
     if sock is None:
-        _connect_failed(codes[0], host, port, deadline, stage, refused)
+        _connect_failed((codes or untried)[0], host, port, deadline, stage, refused)
     if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -129,31 +132,43 @@ def names_resolved(hosts, timeout):
     resolver blocks), so that no probe of an event loop waits on the resolver and holds up the others. A name
     that does not resolve, or not within ``timeout``, is NoSuchHost for its probes: not tried, never closed."""
     names = sorted({host for host in hosts if _literal_family(host) is None and host not in _RESOLVED})
-    found = {}
-    if names:
-        pool = ThreadPoolExecutor(max_workers=min(16, len(names)))
-        futures = [(name, pool.submit(_getaddrinfo, name, 'resolve')) for name in names]
-        until = time.monotonic() + timeout
-        for name, future in futures:
+    found, todo = {}, list(reversed(names))
+
+    def resolver():  # a daemon thread: one stuck in the resolver never holds the process at its exit
+        while True:
             try:
-                found[name] = future.result(timeout=max(0.0, until - time.monotonic()))
+                name = todo.pop()
+            except IndexError:
+                return
+            try:
+                found[name] = _getaddrinfo(name, 'resolve')
             except NoSuchHost as exc:
                 found[name] = exc
-            except Exception as exc:  # pylint: disable=broad-except  # the resolver's time is up, or it failed
-                found[name] = NoSuchHost('cannot resolve %s within %gs (%s)' % (name, timeout, type(exc).__name__),
-                                         'resolve')
-        pool.shutdown(wait=False)
-    _RESOLVED.update(found)
+            except Exception as exc:  # pylint: disable=broad-except  # the resolver failed: not tried either
+                found[name] = NoSuchHost('cannot resolve %s: %s' % (name, type(exc).__name__), 'resolve')
+    threads = [threading.Thread(target=resolver, daemon=True) for dummy in range(min(16, len(names)))]
+    until = time.monotonic() + timeout
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, until - time.monotonic()))
+    resolved = dict((name, found.get(name) or NoSuchHost('cannot resolve %s within %gs' % (name, timeout), 'resolve'))
+                    for name in names)
+    _RESOLVED.update(resolved)
     try:
         yield
     finally:
-        for name in found:
+        for name in resolved:
             _RESOLVED.pop(name, None)
 
 
 def _start_connect(family, address):
-    """A non-blocking socket and its connect begun: (socket, 0 / EINPROGRESS / the error)."""
-    sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
+    """A non-blocking socket and its connect begun: (socket, 0 / EINPROGRESS / the error), or (None, the error)
+    when this host makes no socket of that family."""
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM | getattr(socket, 'SOCK_NONBLOCK', 0))
+    except OSError as exc:
+        return None, exc.errno
     if sock.gettimeout() != 0.0:  # no SOCK_NONBLOCK here: the system call after all
         sock.setblocking(False)
     try:
