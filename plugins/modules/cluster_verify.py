@@ -329,7 +329,7 @@ def check_seat(params):
 def seat_verify(params, specs, **kwargs):
     """verify() from params['run_as']'s seat: in a child as that account, bounded by the probes' own time."""
     started = time.monotonic()
-    rounds = 2 + exposure_jobs(specs) // params['concurrency']
+    rounds = 3 + exposure_jobs(specs) // params['concurrency']  # (one for the names resolved before the probes)
     try:
         findings, summary = run_as(params['run_as'], lambda: verify(specs, None, **kwargs),
                                    params['timeout'] * rounds + 5)

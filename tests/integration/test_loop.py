@@ -231,6 +231,14 @@ def test_an_address_of_a_family_this_host_has_no_socket_for_is_passed_over(slow_
     target = verify.Target({'name': 'app@127.0.0.1', 'expect': {}}, None)
     finding = run(verify._exposure_dist(target, 'two.slow.test', silent_port, TIMEOUT))[0]
     assert finding['observed'].startswith('open'), finding
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))  # bound, never listening: the IPv4 address refuses
+    try:
+        finding = run(verify._exposure_dist(target, 'two.slow.test', closed.getsockname()[1], TIMEOUT))[0]
+    finally:
+        closed.close()
+    # the IPv6 address was never tried: the name is not closed for it
+    assert finding['outcome'] == 'violation' and finding['observed'].startswith('not tried'), finding
 
 
 def test_a_name_not_resolved_in_time_is_not_tried_never_closed(slow_resolver, silent_port):

@@ -98,8 +98,11 @@ def open_tcp(host, port, deadline, stage='connect', refused=Refused, nodelay=Tru
         else:
             candidate.close()
             codes.append(code)
+    if sock is None and untried:  # never "closed" for an address that was not tried
+        raise NoSuchHost('%d of the %d addresses of %s not tried here: %s' % (
+            len(untried), len(tried), host, os.strerror(untried[0] or 0)), stage)
     if sock is None:
-        _connect_failed((codes or untried)[0], host, port, deadline, stage, refused)
+        _connect_failed(codes[0], host, port, deadline, stage, refused)
     if nodelay:  # as OTP does for distribution; a one-shot EPMD request has no use for it
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -148,10 +151,15 @@ def names_resolved(hosts, timeout):
                 found[name] = NoSuchHost('cannot resolve %s: %s' % (name, type(exc).__name__), 'resolve')
     threads = [threading.Thread(target=resolver, daemon=True) for dummy in range(min(16, len(names)))]
     until = time.monotonic() + timeout
-    for thread in threads:
-        thread.start()
+    for index, thread in enumerate(threads):
+        try:
+            thread.start()
+        except RuntimeError:  # no more threads: those started do the rest, or the rest is not tried
+            del threads[index:]
+            break
     for thread in threads:
         thread.join(max(0.0, until - time.monotonic()))
+    del todo[:]  # a thread still in the resolver takes no further name
     resolved = dict((name, found.get(name) or NoSuchHost('cannot resolve %s within %gs' % (name, timeout), 'resolve'))
                     for name in names)
     _RESOLVED.update(resolved)

@@ -134,7 +134,7 @@ ATOM_CACHE = 4096  # distinct atoms the decodes of a process share (a node name 
 # encoded atom (tag, length, name) -> Atom, for every decode in this process: a fleet's replies name the
 # same atoms, decoded once. Filled up to ATOM_CACHE names of at most MAX_ATOM bytes (OTP's own limit is 255
 # characters) and then only read: a peer that sends many atoms slows the later decodes to the speed of no
-# cache, and holds at most ATOM_CACHE such names (about 1 MiB) for the process's life.
+# cache, and holds at most ATOM_CACHE such names (about 3 MiB) for the process's life.
 MAX_ATOM = 255
 _ATOMS = {}
 

@@ -49,7 +49,11 @@ def knock_steps(address, port, timeout):
     except NoSuchHost as exc:
         return 'not tried (%s)' % exc, 'no address for %s' % address
     deadline = time.monotonic() + timeout
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+    try:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+    except OSError as exc:
+        return 'not tried (%s)' % exc, 'no socket here for the address of %s' % address
+    with sock:
         try:
             sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
             sock.send(initiation())
