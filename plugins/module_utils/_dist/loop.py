@@ -5,12 +5,13 @@
 
 A probe is written once, as a generator of its steps. Where it would wait for a socket it
 yields (socket, events, end) and is resumed with True when the socket is ready, False when
-``end`` (time.monotonic()) came first; it then tries again or raises Timeout itself. Before
-False, the socket is looked at once more without waiting: a probe whose driver came late (a
-busy loop, a slow machine) must never take an answer that did come for none (an open port
-for a filtered one, a WireGuard answer for silence). So the
+``end`` (time.monotonic()) came first; it then tries again or raises Timeout itself. So the
 same code runs a single probe (run() waits on its one socket) and a whole fleet's probes in
 one thread (Loop waits on all their sockets at once, with no thread per probe).
+
+Before False, the socket is looked at once more without waiting: a probe whose driver came
+late (a busy loop, a slow machine) must never take an answer that did come for none (an open
+port for a filtered one, a WireGuard answer for silence).
 """
 
 from __future__ import absolute_import, division, print_function
