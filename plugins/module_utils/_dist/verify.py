@@ -346,12 +346,14 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
     targets = [Target(spec, cookie) for spec in specs]
     want_facts = 'facts' in checks or 'membership' in checks
     loop, jobs, waiting = Loop(concurrency), [], {}
-    for target in targets:  # EPMD first: each host's names, then the probes of its nodes (they need the ports)
-        where = (target.host, target.epmd_port)
-        if not target.port and where not in waiting:
-            waiting[where] = []
-            loop.spawn(functools.partial(_names, target.host, target.epmd_port, timeout),
-                       functools.partial(_names_known, targets, where, waiting))
+    on_host = {}  # (host, EPMD port) -> its nodes that need EPMD's names
+    for target in targets:
+        if not target.port:
+            on_host.setdefault((target.host, target.epmd_port), []).append(target)
+    for where, members in on_host.items():  # EPMD first: a host's names, then its nodes' probes (they need the ports)
+        waiting[where] = []
+        loop.spawn(functools.partial(_names, where[0], where[1], timeout),
+                   functools.partial(_names_known, members, waiting, where))
 
     def job(kind, target, steps=None, *args, **kwargs):
         slot = [kind, target, None]
@@ -413,13 +415,12 @@ def verify(specs, cookie, tls=None, no_cert_tls=None, checks=CHECKS, topology='m
     return findings, summarise(findings, targets, groups, started)
 
 
-def _names_known(targets, where, waiting, ports, error):
+def _names_known(members, waiting, where, ports, error):
     """EPMD's names on one host are in: its nodes' probes may start (with the ports, or at once with the error)."""
     if error is not None:  # a fault of ours, not EPMD's answer: every probe of the host says so
         ports = ProtocolError('reading EPMD\'s names failed: %s: %s' % (type(error).__name__, error), 'epmd_names')
-    for target in targets:
-        if (target.host, target.epmd_port) == where:
-            target.registry = ports
+    for target in members:
+        target.registry = ports
     for spawn in waiting.pop(where):
         spawn()
 
