@@ -117,6 +117,32 @@ def test_a_failing_probe_costs_no_other_probe_its_result():
         epmd.stop()
 
 
+def test_a_socket_the_poller_refuses_ends_its_own_probe_only(silent_port):
+    """A probe that hands the loop a closed socket (a fault of ours) gets that error as its result, and its
+    generator is closed (its finally blocks run); a probe beside it still gets its answer."""
+    cleaned = []
+
+    def broken():
+        sock = socket.socket()
+        sock.close()
+        try:
+            yield sock, READ, time.monotonic() + TIMEOUT
+        finally:
+            cleaned.append(True)
+
+    def connect():
+        sock = yield from open_tcp('127.0.0.1', silent_port, Deadline(TIMEOUT))
+        sock.close()
+        return 'connected'
+    loop, results = Loop(8), {}
+    loop.spawn(broken, _collect(results, 'broken'))
+    loop.spawn(connect, _collect(results, 'connect'))
+    loop.run()
+    assert isinstance(results['broken'][1], (ValueError, OSError)), results['broken']
+    assert cleaned == [True]
+    assert results['connect'] == ('connected', None)  # the control: the loop went on
+
+
 def test_a_host_name_is_tried_as_its_addresses(silent_port):
     run(open_tcp('localhost', silent_port, Deadline(TIMEOUT))).close()
     closed = socket.socket()

@@ -126,12 +126,13 @@ class Loop:
     def _step(self, task, ready):
         try:
             sock, events, end = task.steps.send(ready)
+            self._watch(task, sock, events)  # a socket the poller refuses (closed, not a socket) ends this probe only
         except StopIteration as stop:
             self._finish(task, stop.value, None)
         except Exception as exc:  # pylint: disable=broad-except
+            task.steps.close()
             self._finish(task, None, exc)
         else:
-            self._watch(task, sock, events)
             if end != task.end:
                 task.end = end
                 task.token += 1  # its earlier timer is stale from now on
@@ -144,9 +145,10 @@ class Loop:
                 task.events = events
             return
         self._forget(task)  # a new socket, even on the same descriptor (closed, then opened again)
-        task.sock, task.fd, task.events = sock, sock.fileno(), events
-        self._poller.register(task.fd, events)
-        self._tasks[task.fd] = task
+        fd = sock.fileno()
+        self._poller.register(fd, events)  # raises for a closed socket: the task holds none then
+        task.sock, task.fd, task.events = sock, fd, events
+        self._tasks[fd] = task
 
     def _forget(self, task):
         if task.sock is not None:
