@@ -12,6 +12,7 @@ would put it in argv); the work it does is the same.
 import functools
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -58,21 +59,24 @@ def interleaved(funcs, runs):
     that drift on the node side (GC, schedulers, the previous connection's
     teardown) falls on all of them alike."""
     samples = [[] for dummy in funcs]
-    cpu = [[] for dummy in funcs]
+    cpu = [[0.0, 0.0] for dummy in funcs]  # user, system seconds
     triples = list(zip(funcs, samples, cpu))
     order = random.Random(4369)
     for dummy in range(runs):
         order.shuffle(triples)
-        for func, bucket, cpu_bucket in triples:
-            start, start_cpu = time.perf_counter(), time.process_time()
+        for func, bucket, cpu_sums in triples:
+            before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
             func()
-            cpu_bucket.append((time.process_time() - start_cpu) * 1e6)
             bucket.append((time.perf_counter() - start) * 1000.0)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_sums[0] += after.ru_utime - before.ru_utime
+            cpu_sums[1] += after.ru_stime - before.ru_stime
     result = []
-    for bucket, cpu_bucket in zip(samples, cpu):
+    for bucket, (user, system) in zip(samples, cpu):
         bucket.sort()
         result.append({'median': statistics.median(bucket), 'p90': bucket[int(len(bucket) * 0.9) - 1], 'runs': runs,
-                       'cpu_us': statistics.mean(cpu_bucket)})
+                       'cpu_us': (user + system) * 1e6 / runs, 'user_us': user * 1e6 / runs,
+                       'sys_us': system * 1e6 / runs})
     return result
 
 
@@ -147,8 +151,9 @@ def main():
         line('(c) erldistpy 0.1.7 Node() + close, plain', c_edp)
         print('  ratios: erl / beamsec = %.0fx; erldistpy / beamsec = %.2fx'
               % (b_erl['median'] / a_plain['median'], c_edp['median'] / a_plain['median']))
-        print('  client CPU per probe (mean): beamsec %.0f us, erldistpy %.0f us; the rest is kernel and node'
-              % (a_plain['cpu_us'], c_edp['cpu_us']))
+        print('  client CPU per probe (mean): beamsec %.0f us (user %.0f, kernel %.0f), erldistpy %.0f us '
+              '(user %.0f, kernel %.0f)' % (a_plain['cpu_us'], a_plain['user_us'], a_plain['sys_us'],
+                                            c_edp['cpu_us'], c_edp['user_us'], c_edp['sys_us']))
 
         print('ETF decode of a ~1 MB mixed term made by erlang:term_to_binary/1')
         oracle = EtfOracle()
@@ -172,6 +177,8 @@ def main():
                 b_erl['median'] / a_plain['median'] >= 100)
         verdict('no slower than erldistpy (%.2fx)' % (c_edp['median'] / a_plain['median']),
                 a_plain['median'] <= c_edp['median'])
+        verdict('client CPU per probe below erldistpy\'s (%.0f us vs %.0f us)' % (a_plain['cpu_us'], c_edp['cpu_us']),
+                a_plain['cpu_us'] < c_edp['cpu_us'])
         verdict('ETF decode at least as fast as erlang-py (%.2fx)' % (theirs_decode['median'] / ours_decode['median']),
                 ours_decode['median'] <= theirs_decode['median'])
     finally:

@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import contextlib
 import errno
-import functools
 import os
 import socket
 import ssl
@@ -36,6 +35,7 @@ HANDSHAKE_FRAME_LIMIT = 4096  # the largest handshake message is a challenge wit
 # buffered whole, so this bounds what a peer can make each probe hold (docs/threat-model.md).
 MESSAGE_FRAME_LIMIT = 256 * 1024
 
+READ_AHEAD = 65536  # bytes a read asks for
 MAX_ADDRESSES = 8  # of one host name, tried at once; a name with more is not tried (never read as closed)
 _RESOLVED = {}  # host name -> [(family, address)], or its NoSuchHost, while names_resolved() lasts
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EADDRNOTAVAIL}
@@ -203,19 +203,6 @@ def _connect_failed(code, host, port, deadline, stage, refused):
     raise ProtocolError('connect to %s:%s failed: %s' % (host, port, os.strerror(code or 0)), stage)
 
 
-def _io_errors(method):
-    """Decorator of a method's steps: socket and TLS failures as DistErrors that name the stage."""
-    @functools.wraps(method)
-    def mapped(self, *args):
-        try:
-            return (yield from method(self, *args))
-        except ssl.SSLError as exc:
-            raise self._tls_error(exc)
-        except OSError as exc:
-            raise self._os_error(exc)
-    return mapped
-
-
 class Connection:
     """A socket, its framing (2 or 4 bytes) and the probe's deadline."""
 
@@ -286,52 +273,49 @@ class Connection:
 
     # -- raw I/O, non-blocking. A write is tried first (there is room, as a rule); a plain TCP read waits first
     # (the answer is not there yet, as a rule: one system call saved), a TLS read never does (OpenSSL may hold
-    # decrypted bytes the socket no longer shows).
+    # decrypted bytes the socket no longer shows). Socket and TLS failures become DistErrors naming the stage.
     def _wait(self, events):
         """(steps) Until the socket is ready for ``events``; Timeout once the deadline has passed."""
         if not (yield self.sock, events, self.deadline.end):
             self.deadline.remaining(self.stage)  # raises Timeout once the deadline has passed
             raise Timeout('no answer within %gs (at %s)' % (self.deadline.timeout, self.stage), self.stage)
 
-    @_io_errors
+    def _io_error(self, exc):
+        """The DistError of a socket or TLS failure."""
+        return self._tls_error(exc) if isinstance(exc, ssl.SSLError) else self._os_error(exc)
+
     def send(self, data):
         """(steps) All of ``data``."""
         view = memoryview(data)
         while view:
             self.deadline.remaining(self.stage)
+            events = None
             try:
                 view = view[self.sock.send(view):]
             except (BlockingIOError, ssl.SSLWantWriteError):
-                yield from self._wait(WRITE)
+                events = WRITE
             except ssl.SSLWantReadError:  # a TLS renegotiation or key update
-                yield from self._wait(READ)
+                events = READ
+            except OSError as exc:  # ssl.SSLError is one
+                raise self._io_error(exc)
+            if events is not None:
+                yield from self._wait(events)
 
-    @_io_errors
-    def _recv_chunk(self, most):
-        """(steps) Up to ``most`` bytes; b'' when the peer has closed."""
-        if not self.tls:
-            yield from self._wait(READ)
+    def _recv_chunk(self):
+        """(steps) Up to READ_AHEAD bytes; b'' when the peer has closed."""
+        events = None if self.tls else READ
         while True:
+            if events is not None:
+                yield from self._wait(events)
             self.deadline.remaining(self.stage)  # on every read, so a dribbling peer cannot extend it
             try:
-                return self.sock.recv(most)
+                return self.sock.recv(READ_AHEAD)
             except (BlockingIOError, ssl.SSLWantReadError):
-                yield from self._wait(READ)
+                events = READ
             except ssl.SSLWantWriteError:
-                yield from self._wait(WRITE)
-
-    def recv_exact(self, count):
-        """(steps) Exactly ``count`` bytes. Reads ahead in 64 KiB chunks, so a status and
-        a challenge sent back to back cost one system call, not four."""
-        buf = self._buf
-        while len(buf) < count:
-            chunk = yield from self._recv_chunk(65536)
-            if not chunk:
-                raise Closed('the peer closed the connection (at %s)' % self.stage, self.stage)
-            buf += chunk
-        data = bytes(buf[:count])
-        del buf[:count]
-        return data
+                events = WRITE
+            except OSError as exc:
+                raise self._io_error(exc)
 
     def recv_to_close(self, limit, complete=None):
         """(steps) What the peer sends until it closes (EPMD answers this way), or until
@@ -339,7 +323,7 @@ class Connection:
         data = bytes(self._buf)
         del self._buf[:]
         while not (complete and complete(data)):
-            chunk = yield from self._recv_chunk(65536)
+            chunk = yield from self._recv_chunk()
             if not chunk:
                 break
             data += chunk
@@ -356,27 +340,34 @@ class Connection:
         yield from self.send(self.frame(payload))
 
     def recv_frame(self, limit=HANDSHAKE_FRAME_LIMIT):
-        """(steps) One frame. Closed only for a close between frames; a close inside one is Truncated,
-        so that "the node closed after our message" is never read into a half-sent answer."""
-        buffered = len(self._buf)
-        try:
-            header = yield from self.recv_exact(self.header)
-        except Closed:
-            if buffered or self._buf:
+        """(steps) One frame. The length is checked against ``limit`` before a byte of the body is waited
+        for. Reads ahead (READ_AHEAD), so a status and a challenge sent back to back cost one system call.
+        Closed only for a close between frames; a close inside one is Truncated, so that "the node closed
+        after our message" is never read into a half-sent answer."""
+        buf, header, size = self._buf, self.header, None
+        while True:
+            if size is None and len(buf) >= header:
+                if not self.tls and _looks_like_tls(buf):
+                    raise TlsRequired('the node answered with a TLS record: it runs TLS distribution', self.stage)
+                size = struct.unpack_from('>H' if header == 2 else '>I', buf)[0]
+                if size > limit:
+                    raise ProtocolError('frame of %d bytes exceeds the %d-byte limit (at %s)'
+                                        % (size, limit, self.stage), self.stage)
+            if size is not None and len(buf) >= header + size:
+                frame = bytes(buf[header:header + size])
+                del buf[:header + size]
+                return frame
+            chunk = yield from self._recv_chunk()
+            if chunk:
+                buf += chunk
+            elif size is not None:
+                raise Truncated('the peer closed the connection inside a %d-byte frame (at %s)' % (size, self.stage),
+                                self.stage)
+            elif buf:
                 raise Truncated('the peer closed the connection inside a frame header (at %s)' % self.stage,
                                 self.stage)
-            raise
-        if not self.tls and _looks_like_tls(header):
-            raise TlsRequired('the node answered with a TLS record: it runs TLS distribution', self.stage)
-        size = struct.unpack('>H' if self.header == 2 else '>I', header)[0]
-        if size > limit:
-            raise ProtocolError('frame of %d bytes exceeds the %d-byte limit (at %s)' % (size, limit, self.stage),
-                                self.stage)
-        try:
-            return (yield from self.recv_exact(size))
-        except Closed:
-            raise Truncated('the peer closed the connection inside a %d-byte frame (at %s)' % (size, self.stage),
-                            self.stage)
+            else:
+                raise Closed('the peer closed the connection (at %s)' % self.stage, self.stage)
 
     def close(self):
         try:

@@ -52,7 +52,7 @@ class NodeConnection:
         self.port = port
         self.received = 0  # message bytes so far: a round trip's cap is counted on it
         self._serial = 0
-        self._ref_base = (secrets.randbits(32), secrets.randbits(32))
+        self._ref_base = None  # drawn at the first reference: a probe closed at once needs none
 
     @property
     def deadline(self):
@@ -68,6 +68,8 @@ class NodeConnection:
 
     def make_ref(self):
         # unique on this connection (replies are matched by it); one random draw per connection, not per call
+        if self._ref_base is None:
+            self._ref_base = (secrets.randbits(32), secrets.randbits(32))
         self._serial += 1
         return etf.Reference(self.our_node, self.creation, (self._serial,) + self._ref_base)
 
