@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, verify
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist import node as dist_node, verify, wireguard
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, open_tcp
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import Refused
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, Loop, run
@@ -274,3 +274,32 @@ def test_a_name_not_resolved_in_time_is_not_tried_never_closed(slow_resolver, si
     findings, dummy = verify.verify([spec], None, checks=('exposure',), timeout=TIMEOUT)
     assert findings and all(f['outcome'] == 'violation' and f['observed'].startswith('not tried') for f in findings), \
         findings
+
+
+def test_a_wireguard_knock_on_a_name_knocks_every_address(slow_resolver):
+    """A name with two addresses: nothing listens on the first (ICMP refused), the second answers. The name's
+    knock says 'answered', not the first address's 'refused' (a quiet port the outsider check would pass)."""
+    loud = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    loud.bind(('127.0.0.2', 0))
+    port = loud.getsockname()[1]
+    loud.settimeout(TIMEOUT * 3)
+
+    def answer():
+        try:
+            data, peer = loud.recvfrom(2048)
+            loud.sendto(b'not WireGuard: ' + data[:8], peer)
+        except OSError:
+            pass
+    server = threading.Thread(target=answer, daemon=True)
+    server.start()
+    slow_resolver['answer'] = lambda dummy: [(socket.AF_INET, socket.SOCK_DGRAM, 17, '', ('127.0.0.1', port)),
+                                             (socket.AF_INET, socket.SOCK_DGRAM, 17, '', ('127.0.0.2', port))]
+    try:
+        observed, detail = wireguard.knock('two.slow.test', port, TIMEOUT)
+        assert observed == 'answered', detail
+        assert '127.0.0.1' in detail and 'refused' in detail  # each address's own result is in the detail
+        loud.close()
+        assert wireguard.knock('two.slow.test', port, TIMEOUT)[0] in wireguard.QUIET  # the control: none answers
+    finally:
+        server.join(TIMEOUT * 3)
+        loud.close()

@@ -19,7 +19,7 @@ import socket
 import struct
 import time
 
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import resolve
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import MAX_ADDRESSES, resolve
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import NoSuchHost
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import READ, run
 
@@ -38,32 +38,66 @@ def initiation():
 
 def knock(address, port, timeout):
     """(observed, detail): 'silent' when nothing came back within the timeout, 'refused' or 'unreachable' from
-    ICMP, 'answered' when anything answered, 'not tried (...)' when the address does not resolve."""
+    ICMP, 'answered' when anything answered, 'not tried (...)' when the address does not resolve. A name is
+    knocked at every address it has, all at once: the loudest answer is the name's."""
     return run(knock_steps(address, port, timeout))
 
 
 def knock_steps(address, port, timeout):
     """(steps) knock()"""
     try:
-        family, sockaddr = resolve(address, port)[0]
+        addresses = resolve(address, port)
     except NoSuchHost as exc:
         return 'not tried (%s)' % exc, 'no address for %s' % address
+    if len(addresses) > MAX_ADDRESSES:  # never "silent" for an address that was not knocked
+        return ('not tried (%d addresses)' % len(addresses),
+                '%s has %d addresses, over the %d a knock tries' % (address, len(addresses), MAX_ADDRESSES))
     deadline = time.monotonic() + timeout
+    results, sockets = [], []
     try:
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+        for family, sockaddr in addresses:  # every initiation sent before any wait: each gets the whole timeout
+            try:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+            except OSError as exc:
+                results.append(('not tried (%s)' % exc, 'no socket here for this address', sockaddr[0]))
+                continue
+            sockets.append((sock, sockaddr))
+            try:
+                sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
+                sock.send(initiation())
+            except OSError as exc:
+                results.append(_failed(exc, port) + (sockaddr[0],))
+                sock.close()
+        for sock, sockaddr in sockets:
+            if sock.fileno() >= 0:
+                results.append((yield from _answer(sock, deadline, timeout, port)) + (sockaddr[0],))
+    finally:
+        for sock, dummy in sockets:
+            sock.close()
+    results.sort(key=lambda result: _LOUDNESS.get(result[0], 0))
+    detail = results[0][1] if len(results) == 1 else '; '.join('%s %s: %s' % (where, observed, detail)
+                                                               for observed, detail, where in results)
+    return results[0][0], detail
+
+
+# the order a name's results are reported in: what exposes most first (an error or 'not tried' is never quiet)
+_LOUDNESS = {'silent': 1, 'unreachable': 2, 'refused': 3}
+
+
+def _answer(sock, deadline, timeout, port):
+    """(steps) What came back on one knocked address by the deadline."""
+    try:
+        if not (yield sock, READ, deadline):  # (the driver looks once more before it says no)
+            return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
+        answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
+        return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)
     except OSError as exc:
-        return 'not tried (%s)' % exc, 'no socket here for the address of %s' % address
-    with sock:
-        try:
-            sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
-            sock.send(initiation())
-            if not (yield sock, READ, deadline):  # (the driver looks once more before it says no)
-                return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
-            answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
-            return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)
-        except ConnectionRefusedError:
-            return 'refused', 'ICMP port unreachable: nothing listens on UDP %s' % port
-        except OSError as exc:
-            if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-                return 'unreachable', str(exc)
-            return 'error (%s)' % (errno.errorcode.get(exc.errno, exc.errno)), str(exc)
+        return _failed(exc, port)
+
+
+def _failed(exc, port):
+    if isinstance(exc, ConnectionRefusedError):
+        return 'refused', 'ICMP port unreachable: nothing listens on UDP %s' % port
+    if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return 'unreachable', str(exc)
+    return 'error (%s)' % (errno.errorcode.get(exc.errno, exc.errno)), str(exc)
