@@ -19,15 +19,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, tls_context
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import CookieError, read_cookie_file
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import connect_node, split_node
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import Loop, run
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.node import connect_node_steps, split_node
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.shown import short
 
 # what a tenant's outcome means to the operator of a hub
@@ -72,13 +73,17 @@ class Tenant:
 
     def connect(self, deadline):
         """A hidden connection to the tenant, bound to its name, with its own cookie and certificate."""
+        return run(self.connect_steps(deadline))
+
+    def connect_steps(self, deadline):
+        """(steps) connect()"""
         try:
             cookie, dummy = read_cookie_file(self.cookie_file)
         except CookieError as exc:
             raise HubError('tenant %s: %s' % (self.name, exc))
         tls = tls_context(*self.tls_files) if self.tls else None
-        return connect_node(node=self.name, host=self.host, port=self.port, epmd_port=self.epmd_port, cookie=cookie,
-                            tls=tls, deadline=deadline)
+        return (yield from connect_node_steps(node=self.name, host=self.host, port=self.port,
+                                              epmd_port=self.epmd_port, cookie=cookie, tls=tls, deadline=deadline))
 
 
 def load(path):
@@ -103,11 +108,12 @@ def find(tenants, wanted):
 
 
 def status(tenants, timeout, concurrency=64):
-    """Every tenant's state (up, down, refused, tls_rejected, ...) with the reason, all within one timeout."""
+    """Every tenant's state (up, down, refused, tls_rejected, ...) with the reason, all within one timeout:
+    every tenant's handshake in one event loop (loop.Loop), ``concurrency`` at a time."""
     def one(tenant):
         conn = None
         try:
-            conn = tenant.connect(Deadline(timeout))
+            conn = yield from tenant.connect_steps(Deadline(timeout))
             return {'tenant': tenant.name, 'state': 'up', 'reason': 'handshake with its own cookie'}
         except (DistError, HubError) as exc:
             outcome = getattr(exc, 'outcome', 'error')
@@ -115,8 +121,22 @@ def status(tenants, timeout, concurrency=64):
         finally:
             if conn is not None:
                 conn.close()
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(tenants) or 1))) as pool:
-        return list(pool.map(one, tenants))
+
+    states, faults = [None] * len(tenants), []
+
+    def done(index):
+        def record(value, error):
+            states[index] = value
+            if error is not None:
+                faults.append(error)
+        return record
+    loop = Loop(concurrency)
+    for index, tenant in enumerate(tenants):
+        loop.spawn(functools.partial(one, tenant), done(index))
+    loop.run()
+    if faults:  # a fault of ours (no DistError): raised, as it would be without the loop
+        raise faults[0]
+    return states
 
 
 class Session:
