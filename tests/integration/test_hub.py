@@ -4,6 +4,7 @@ tenant itself (code run on the tenant while the hub is connected)."""
 
 import io
 import json
+import socket
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from ansible_collections.beamsec.cluster.plugins.module_utils._dist.hub_command 
 from tests.support.otp import Node, random_cookie
 
 A = Atom
+TIMEOUT = 1.0  # a status run's, where the tests time one
 
 
 @pytest.fixture(scope='module')
@@ -135,3 +137,44 @@ def test_a_compromised_tenant_reaches_nothing_through_the_hub(tenants, attempt):
         assert hub_node in [str(n) for n in session._call('erlang', 'nodes', [A('hidden')])]
     finally:
         session.close()
+
+
+@pytest.fixture
+def slow_resolver(monkeypatch):
+    """Names under .slow.test resolve to 127.0.0.1 after 1.5 timeouts (a tenant's own slow DNS)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host.endswith('.slow.test'):
+            time.sleep(TIMEOUT * 1.5)
+            return real('127.0.0.1', port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+    monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+
+
+def test_a_slow_tenant_name_costs_an_honest_tenant_nothing(epmd, tmp_path, slow_resolver):
+    node = Node('honest_tenant', epmd)
+    try:
+        cookie_file = tmp_path / 'cookie'
+        cookie_file.write_text(node.cookie)
+        cookie_file.chmod(0o400)
+        tenants = [hub.Tenant({'name': node.name, 'epmd_port': epmd.port, 'cookie_file': str(cookie_file)}),
+                   hub.Tenant({'name': 'other@t.slow.test', 'port': 9, 'cookie_file': str(cookie_file)})]
+        states = hub.status(tenants, TIMEOUT)
+        assert states[0]['state'] == 'up', states  # HEAD: 'down', "no answer within 1s (at epmd_port_please)"
+        assert states[1]['state'] == 'down', states  # the control: port 9 refuses
+    finally:
+        node.stop()
+
+
+def test_slow_tenant_names_are_resolved_at_once_not_one_after_another(tmp_path, slow_resolver):
+    cookie_file = tmp_path / 'cookie'
+    cookie_file.write_text('c' * 32)
+    cookie_file.chmod(0o400)
+    tenants = [hub.Tenant({'name': 'x@t%d.slow.test' % i, 'port': 9, 'cookie_file': str(cookie_file)})
+               for i in range(3)]
+    started = time.monotonic()
+    states = hub.status(tenants, TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert [s['state'] for s in states] == ['down'] * 3, states
+    assert elapsed < TIMEOUT * 3, elapsed  # the new code: 3 x 1.5 s, one resolver after the other

@@ -303,3 +303,30 @@ def test_a_wireguard_knock_on_a_name_knocks_every_address(slow_resolver):
     finally:
         server.join(TIMEOUT * 3)
         loud.close()
+
+
+def test_a_probe_that_waits_again_on_its_closed_socket_ends_alone():
+    mine, mine_peer = socket.socketpair()
+    other, other_peer = socket.socketpair()
+    results = {}
+
+    def broken():
+        yield mine, READ, time.monotonic() + 5  # registered; the peer's byte wakes it
+        mine.close()
+        yield mine, READ, time.monotonic() + TIMEOUT  # the same (now closed) socket, the same events
+
+    def waiter():
+        return (yield other, READ, time.monotonic() + TIMEOUT * 2)
+
+    loop = Loop(4)
+    loop.spawn(broken, lambda value, error: results.__setitem__('broken', (value, error)))
+    loop.spawn(waiter, lambda value, error: results.__setitem__('waiter', (value, error)))
+    mine_peer.send(b'x')
+    try:
+        loop.run()  # the new code: ValueError out of Loop._wait (_ready_now on a closed socket)
+    finally:
+        other_peer.send(b'y')
+        for sock in (mine_peer, other, other_peer):
+            sock.close()
+    assert isinstance(results['broken'][1], (ValueError, OSError)), results
+    assert 'waiter' in results, results

@@ -303,7 +303,9 @@ class Connection:
 
     def _recv_chunk(self):
         """(steps) Up to READ_AHEAD bytes; b'' when the peer has closed."""
-        events = None if self.tls else READ
+        # a TLS read waits first too, unless OpenSSL holds decrypted bytes already (without read-ahead it
+        # holds no others): a peer that keeps the socket full would otherwise never let the event loop turn
+        events = None if self.tls and self.sock.pending() else READ
         while True:
             if events is not None:
                 yield from self._wait(events)
@@ -357,7 +359,10 @@ class Connection:
                 frame = bytes(buf[header:header + size])
                 del buf[:header + size]
                 return frame
-            chunk = yield from self._recv_chunk()
+            try:
+                chunk = yield from self._recv_chunk()
+            except Closed:  # a TLS close reported as an error (_tls_error): where it came decides, as for b''
+                chunk = b''
             if chunk:
                 buf += chunk
             elif size is not None:

@@ -24,7 +24,8 @@ import json
 import re
 
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist import rpc
-from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import Deadline, tls_context
+from ansible_collections.beamsec.cluster.plugins.module_utils._dist.connection import (
+    Deadline, names_resolved, tls_context)
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.cookie import CookieError, read_cookie_file
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.errors import DistError
 from ansible_collections.beamsec.cluster.plugins.module_utils._dist.loop import Loop, run
@@ -133,7 +134,8 @@ def status(tenants, timeout, concurrency=64):
     loop = Loop(concurrency)
     for index, tenant in enumerate(tenants):
         loop.spawn(functools.partial(one, tenant), done(index))
-    loop.run()
+    with names_resolved([tenant.host for tenant in tenants], timeout):  # no tenant's resolver holds up the loop
+        loop.run()
     if faults:  # a fault of ours (no DistError): raised, as it would be without the loop
         raise faults[0]
     return states

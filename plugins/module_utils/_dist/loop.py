@@ -130,7 +130,10 @@ class Loop:
         except StopIteration as stop:
             self._finish(task, stop.value, None)
         except Exception as exc:  # pylint: disable=broad-except
-            task.steps.close()
+            try:
+                task.steps.close()  # its finally blocks run (sockets closed)
+            except Exception:  # pylint: disable=broad-except  # a cleanup that fails too: the first error is told
+                pass
             self._finish(task, None, exc)
         else:
             if end != task.end:
@@ -139,7 +142,7 @@ class Loop:
                 heapq.heappush(self._timers, (end, next(self._seq), task, task.token))
 
     def _watch(self, task, sock, events):
-        if sock is task.sock:
+        if sock is task.sock and sock.fileno() == task.fd:  # (closed since: refused below, as a new one)
             if events != task.events:
                 self._poller.modify(task.fd, events)
                 task.events = events

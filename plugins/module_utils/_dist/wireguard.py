@@ -62,6 +62,7 @@ def knock_steps(address, port, timeout):
                 results.append(('not tried (%s)' % exc, 'no socket here for this address', sockaddr[0]))
                 continue
             sockets.append((sock, sockaddr))
+            sock.setblocking(False)  # a datagram poll saw may be dropped before recv (a bad checksum): never block
             try:
                 sock.connect(sockaddr)  # connected: an ICMP error comes back as this socket's error
                 sock.send(initiation())
@@ -80,19 +81,23 @@ def knock_steps(address, port, timeout):
     return results[0][0], detail
 
 
-# the order a name's results are reported in: what exposes most first (an error or 'not tried' is never quiet)
+# the order a name's results are reported in: first what is not quiet (an answer, an error, an address not knocked:
+# each a violation), then the quiet ones
 _LOUDNESS = {'silent': 1, 'unreachable': 2, 'refused': 3}
 
 
 def _answer(sock, deadline, timeout, port):
     """(steps) What came back on one knocked address by the deadline."""
-    try:
+    while True:
         if not (yield sock, READ, deadline):  # (the driver looks once more before it says no)
             return 'silent', 'no answer to a handshake initiation in %.1f s' % timeout
-        answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
+        try:
+            answer = sock.recv(MAX_ANSWER)  # readable: a datagram, or the ICMP error (raised here)
+        except BlockingIOError:
+            continue  # nothing after all: wait on, until the deadline
+        except OSError as exc:
+            return _failed(exc, port)
         return 'answered', '%d bytes back to a handshake initiation from no peer' % len(answer)
-    except OSError as exc:
-        return _failed(exc, port)
 
 
 def _failed(exc, port):
