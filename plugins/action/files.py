@@ -22,6 +22,22 @@ from ansible.template import trust_as_template
 MODULE = 'beamsec.cluster.files'
 PASSED = ('dest', 'owner', 'group', 'mode', 'validate')
 KNOWN = frozenset(PASSED + ('template', 'src'))
+DIRECTORY = frozenset(('path', 'owner', 'group', 'mode'))
+
+
+def _octal(mode):
+    """An unquoted YAML 0644 arrives as the int 420."""
+    return '0%o' % mode if isinstance(mode, int) else str(mode)
+
+
+def _directory(index, spec):
+    if not isinstance(spec, dict) or not isinstance(spec.get('path'), str) or not spec.get('mode'):
+        raise AnsibleActionFail('directories[%d] needs path and mode: got %r' % (index, spec))
+    unknown = sorted(set(spec) - DIRECTORY)
+    if unknown:
+        raise AnsibleActionFail('directories[%d] (%s): unknown option %s; an entry takes %s'
+                                % (index, spec['path'], ', '.join(unknown), ', '.join(sorted(DIRECTORY))))
+    return dict((k, _octal(v) if k == 'mode' else v) for k, v in spec.items() if v is not None)
 
 
 def _managed(source, name):
@@ -83,8 +99,7 @@ class ActionModule(ActionBase):
     def _content(self, spec, task_vars):
         data = self._render(spec['template'], task_vars) if spec.get('template') else self._read(spec['src'])
         passed = dict((k, spec[k]) for k in PASSED if spec.get(k) is not None)
-        # an unquoted YAML 0644 arrives as the int 420
-        passed['mode'] = '0%o' % passed['mode'] if isinstance(passed['mode'], int) else str(passed['mode'])
+        passed['mode'] = _octal(passed['mode'])
         passed['content'] = to_text(base64.b64encode(data))
         return passed
 
@@ -92,12 +107,16 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        files = self._task.args.get('files')
-        unknown = set(self._task.args) - {'files'}
-        if unknown or not isinstance(files, list) or not files:
-            raise AnsibleActionFail('files: give a non-empty list of files (and no other option; got %s)'
-                                    % ', '.join(sorted(unknown)) if unknown else 'files: give a non-empty list of files')
+        files = self._task.args.get('files', [])
+        directories = self._task.args.get('directories', [])
+        unknown = set(self._task.args) - {'files', 'directories'}
+        if unknown:
+            raise AnsibleActionFail('files: unknown option %s; give files and directories' % ', '.join(sorted(unknown)))
+        if not isinstance(files, list) or not isinstance(directories, list) or not files + directories:
+            raise AnsibleActionFail('files: give a list of files (each with dest and mode) or of directories (each with '
+                                    'path and mode), or both')
         specs = [one for i, spec in enumerate(files) for one in self._expand(i, spec)]
-        args = dict(files=[self._content(spec, task_vars) for spec in specs])
+        args = dict(files=[self._content(spec, task_vars) for spec in specs],
+                    directories=[_directory(i, spec) for i, spec in enumerate(directories)])
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         return result

@@ -17,6 +17,8 @@ description:
     on the controller first, as M(ansible.builtin.template) and M(ansible.builtin.copy) do.
   - One task per concern instead of one per file, so a fleet pays one round trip (not two per file) for an unchanged
     set. Handlers are notified once when any file of the set changed; RV(files) says which.
+  - The directories the files go into can be made, and their owner, group and mode kept, in the same run
+    (O(directories)), as M(ansible.builtin.file) with O(ansible.builtin.file#module:state=directory) would.
   - The contents travel base64 in a C(no_log) module argument, so they are in no result and no log on the host; a
     diff shows them. A secret (a cookie, the boot hook with per-peer cookies) gets a task of its own with
     C(no_log) and diff turned off, as the node role's cookie file has.
@@ -24,22 +26,51 @@ author: beamsec.cluster maintainers (@beamsec)
 attributes:
   check_mode:
     support: full
-    description: Reports which files would change and writes none.
+    description: Reports which files and directories would change and writes none.
   diff_mode:
     support: full
-    description: Shows each changed file's content before and after.
+    description: Shows each changed file's content before and after, and each changed directory's owner, group and mode.
   action:
     support: full
     description: The action plugin renders and reads on the controller.
 options:
-  files:
-    description: The files, each written only when its content, owner, group or mode differs.
+  directories:
+    description:
+      - Directories made before the files are written, with their missing parents, as M(ansible.builtin.file) makes
+        them (O(ansible.builtin.file#module:state=directory)); each one this run makes gets the owner, group and mode
+        of its entry, and an existing directory's owner, group or mode is put right when it differs.
+      - A path that exists and is not a directory fails the task, and no file is written.
+      - A directory is made even when a file of the set then fails its O(files[].validate).
     type: list
     elements: dict
-    required: true
+    default: []
+    suboptions:
+      path:
+        description: Absolute path on the managed host.
+        type: path
+        required: true
+      owner:
+        description: The directory's owner.
+        type: str
+        default: root
+      group:
+        description: The directory's group.
+        type: str
+        default: root
+      mode:
+        description: The directory's mode, as an octal string (V('0755')).
+        type: str
+        required: true
+  files:
+    description:
+      - The files, each written only when its content, owner, group or mode differs.
+      - At least one file or one directory (O(directories)) is given.
+    type: list
+    elements: dict
+    default: []
     suboptions:
       dest:
-        description: Absolute path on the managed host; its directory must exist.
+        description: Absolute path on the managed host; its directory must exist, or be one of O(directories).
         type: path
         required: true
       template:
@@ -85,6 +116,19 @@ EXAMPLES = r'''
       - {template: env.j2, dest: /etc/beamsec/app/env, mode: "0644"}
   notify: beamsec restart node
 
+- name: A drop-in and its directory, in one run
+  beamsec.cluster.files:
+    directories:
+      - {path: /etc/systemd/system/epmd.socket.d, mode: "0755"}
+    files:
+      - {template: epmd.socket.conf.j2, dest: /etc/systemd/system/epmd.socket.d/beamsec.conf, mode: "0644"}
+
+- name: Directories alone
+  beamsec.cluster.files:
+    directories:
+      - {path: /etc/beamsec/app, mode: "0755"}
+      - {path: /etc/beamsec/app/tls, group: beam, mode: "0750"}
+
 - name: Python modules into one directory
   beamsec.cluster.files:
     files:
@@ -98,6 +142,13 @@ files:
   type: list
   elements: dict
   sample: [{dest: /etc/beamsec/app/vm.args, changed: true}]
+directories:
+  description: Each directory's path and whether it changed (made, or its owner, group or mode put right; or would be,
+    in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: /etc/systemd/system/epmd.socket.d, changed: false}]
 '''
 
 import base64
@@ -123,8 +174,15 @@ FILE_SPEC = dict(
     validate=dict(type='str'),
 )
 
+DIRECTORY_SPEC = dict(
+    path=dict(type='path', required=True),
+    owner=dict(type='str', default='root'),
+    group=dict(type='str', default='root'),
+    mode=dict(type='str', required=True),
+)
 
-def _ids(module, spec):
+
+def _ids(module, spec, path):
     """(uid, gid, mode); None for an owner or group that does not exist yet: check mode, where an earlier task
     would have made it."""
     try:
@@ -132,13 +190,68 @@ def _ids(module, spec):
     except ValueError:
         mode = -1
     if not 0 <= mode <= 0o7777:
-        module.fail_json(msg='%s: mode %s is not an octal mode such as 0644' % (spec['dest'], spec['mode']))
+        module.fail_json(msg='%s: mode %s is not an octal mode such as 0644' % (path, spec['mode']))
     try:
         return pwd.getpwnam(spec['owner']).pw_uid, grp.getgrnam(spec['group']).gr_gid, mode
     except KeyError:
         if module.check_mode:
             return None
-        module.fail_json(msg='%s: owner %s or group %s is not on this host' % (spec['dest'], spec['owner'], spec['group']))
+        module.fail_json(msg='%s: owner %s or group %s is not on this host' % (path, spec['owner'], spec['group']))
+
+
+def _shown(attrs):
+    if attrs is None:
+        return 'absent\n'
+    uid, gid, mode = attrs
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        owner = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    return 'directory, owner %s, group %s, mode %04o\n' % (owner, group, mode)
+
+
+def _directory_plan(module, spec):
+    """(attributes, whether it is missing, whether it changes, diff or None) for one directory."""
+    path = spec['path']
+    if not os.path.isabs(path):
+        module.fail_json(msg='directory %s must be an absolute path' % path)
+    attrs = _ids(module, spec, path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        module.fail_json(msg='%s exists and is not a directory' % path)
+    old = None if st is None else (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+    # attrs is None for an owner check mode has not made yet: it would change
+    if attrs is not None and old == attrs:
+        return attrs, False, False, None
+    wanted = dict(owner=spec['owner'], group=spec['group'], mode=int(spec['mode'], 8))
+    after = 'directory, owner %(owner)s, group %(group)s, mode %(mode)04o\n' % wanted
+    return attrs, st is None, True, dict(before_header=path, after_header=path, before=_shown(old), after=after)
+
+
+def _make_directories(plans):
+    """Each missing directory with its missing parents (made 0700, then given the entry's owner, group and mode:
+    never a moment more open than asked), and an existing one's owner, group and mode put right."""
+    for spec, (attrs, missing, change, dummy) in plans:
+        if not change:
+            continue
+        made = []
+        if missing:
+            path = spec['path']
+            while not os.path.isdir(path):
+                made.insert(0, path)
+                path = os.path.dirname(path)
+            for path in made:
+                os.mkdir(path, 0o700)
+        for path in made or [spec['path']]:
+            os.chown(path, attrs[0], attrs[1])
+            os.chmod(path, attrs[2])
 
 
 def _current(path):
@@ -179,17 +292,18 @@ def _stage(module, spec, content, attrs, staged):
     return tmp
 
 
-def _plan(module, spec):
-    """(content to write or None, attributes, whether they change, diff or None) for one file."""
+def _plan(module, spec, coming=()):
+    """(content to write or None, attributes, whether they change, diff or None) for one file; coming: the
+    directories check mode would have made."""
     dest = spec['dest']
     if not os.path.isabs(dest):
         module.fail_json(msg='dest %s must be an absolute path' % dest)
     if spec['content'] is None:
         module.fail_json(msg='%s: no content; run beamsec.cluster.files as a task (its action plugin renders it)' % dest)
     content = base64.b64decode(spec['content'])
-    attrs = _ids(module, spec)
-    if not os.path.isdir(os.path.dirname(dest)):
-        # in check mode an earlier task would have made it
+    attrs = _ids(module, spec, dest)
+    if os.path.dirname(dest) in coming or not os.path.isdir(os.path.dirname(dest)):
+        # in check mode an earlier task (or this one's directories) would have made it
         if not module.check_mode:
             module.fail_json(msg='%s: the directory %s does not exist' % (dest, os.path.dirname(dest)))
         old, old_attrs = None, None
@@ -224,16 +338,31 @@ def _apply(module, plans):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(files=dict(type='list', elements='dict', required=True, options=FILE_SPEC)),
+        argument_spec=dict(files=dict(type='list', elements='dict', default=[], options=FILE_SPEC),
+                           directories=dict(type='list', elements='dict', default=[], options=DIRECTORY_SPEC)),
         supports_check_mode=True,
     )
-    plans = [(spec, _plan(module, spec)) for spec in module.params['files']]
+    if not module.params['files'] and not module.params['directories']:
+        module.fail_json(msg='give at least one file or directory')
+    # every entry checked (and each file's directory known) before anything is made
+    directories = [(spec, _directory_plan(module, spec)) for spec in module.params['directories']]
+    coming = set()
+    if module.check_mode:
+        coming = set(spec['path'] for spec, plan in directories if plan[1])
+    else:
+        for spec in module.params['files']:
+            if not os.path.isabs(spec['dest']):
+                module.fail_json(msg='dest %s must be an absolute path' % spec['dest'])
+            _ids(module, spec, spec['dest'])
+        _make_directories(directories)
+    plans = [(spec, _plan(module, spec, coming)) for spec in module.params['files']]
     if not module.check_mode:
         _apply(module, plans)
+    made = [dict(path=spec['path'], changed=plan[2]) for spec, plan in directories]
     results = [dict(dest=spec['dest'], changed=change) for spec, (dummy, dummy2, change, dummy3) in plans]
-    result = dict(changed=any(r['changed'] for r in results), files=results)
+    result = dict(changed=any(r['changed'] for r in made + results), files=results, directories=made)
     if module._diff:
-        result['diff'] = [plan[3] for dummy, plan in plans if plan[3]]
+        result['diff'] = [plan[3] for dummy, plan in directories if plan[3]] + [plan[3] for dummy, plan in plans if plan[3]]
     module.exit_json(**result)
 
 

@@ -17,7 +17,7 @@ PLAY = '''
   tasks:
     - name: The set
       beamsec.cluster.files:
-        files: %s
+        files: %s%s
       register: written
 %s'''
 
@@ -26,14 +26,15 @@ PLAY = '''
 RENDERED = '# Ansible managed\nhello world\nincluded world'
 
 
-def run(tmp_path, files, *flags, task=''):
+def run(tmp_path, files, *flags, task='', directories=None):
     (tmp_path / 'templates').mkdir(exist_ok=True)
     (tmp_path / 'files').mkdir(exist_ok=True)
     (tmp_path / 'templates' / 'a.j2').write_text('# {{ ansible_managed }}\nhello {{ who }}\n{% include "inc.j2" %}')
     (tmp_path / 'templates' / 'inc.j2').write_text('included {{ who }}\n')
     (tmp_path / 'files' / 's.txt').write_text('static\n')
     (tmp_path / 'templates' / 'secret.j2').write_text('{{ secret }}')
-    (tmp_path / 'play.yml').write_text(PLAY % (json.dumps(files), task))
+    made = '' if directories is None else '\n        directories: %s' % json.dumps(directories)
+    (tmp_path / 'play.yml').write_text(PLAY % (json.dumps(files), made, task))
     argv = [tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
             'ansible_python_interpreter=%s' % sys.executable, str(tmp_path / 'play.yml')] + list(flags)
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd=str(tmp_path),
@@ -155,3 +156,62 @@ def test_a_set_that_fails_validation_changes_no_file(tmp_path):
     result, failed = run(tmp_path, files)
     assert result.returncode != 0 and 'validate failed' in failed['msg']
     assert a.read_text() == 'old\n' and sorted(os.listdir(tmp_path / 'out')) == ['a']
+
+
+def test_directories_are_made_with_their_parents_and_kept(tmp_path):
+    """The files' directories in the same run, as ansible.builtin.file makes them: missing parents too, each with the
+    entry's owner, group and mode; unchanged, nothing to report; a mode changed by hand is put right."""
+    (tmp_path / 'out').mkdir()
+    d, e = tmp_path / 'out' / 'd', tmp_path / 'out' / 'd' / 'e'
+    files = [dict(template='a.j2', dest=str(e / 'a'), mode='0640')]
+    directories = [dict(path=str(e), mode=0o750, owner='nobody', group='nogroup')]
+    result, first = run(tmp_path, files, directories=directories)
+    assert result.returncode == 0 and first['changed'], result.stdout[-2000:]
+    assert [x['changed'] for x in first['directories']] == [True] and [f['changed'] for f in first['files']] == [True]
+    nobody = int(subprocess.check_output(['id', '-u', 'nobody']))
+    for path in (d, e):
+        assert (path.stat().st_mode & 0o7777, path.stat().st_uid) == (0o750, nobody)
+    assert (e / 'a').read_text() == RENDERED
+    result, second = run(tmp_path, files, directories=directories)
+    assert result.returncode == 0 and not second['changed'] and not second['directories'][0]['changed']
+    os.chmod(e, 0o777)
+    result, fixed = run(tmp_path, files, '--diff', directories=directories)
+    assert fixed['changed'] and [x['changed'] for x in fixed['directories']] == [True]
+    assert not fixed['files'][0]['changed'] and e.stat().st_mode & 0o7777 == 0o750
+    assert 'mode 0777' in result.stdout and 'mode 0750' in result.stdout
+
+
+def test_check_mode_makes_no_directory(tmp_path):
+    (tmp_path / 'out').mkdir()
+    e = tmp_path / 'out' / 'e'
+    files = [dict(template='a.j2', dest=str(e / 'a'), mode='0640')]
+    result, planned = run(tmp_path, files, '--check', '--diff', directories=[dict(path=str(e), mode='0755')])
+    assert result.returncode == 0 and planned['changed'] and planned['directories'][0]['changed']
+    assert planned['files'][0]['changed'] and not e.exists()
+    assert 'absent' in result.stdout and 'directory, owner root, group root, mode 0755' in result.stdout
+
+
+def test_a_bad_directory_entry_changes_nothing(tmp_path):
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'out' / 'plain').write_text('a file\n')
+    files = [dict(template='a.j2', dest=str(tmp_path / 'out' / 'a'), mode='0640')]
+    result, failed = run(tmp_path, files, directories=[dict(path=str(tmp_path / 'out' / 'plain'), mode='0755')])
+    assert failed['failed'] and 'exists and is not a directory' in failed['msg']
+    assert not (tmp_path / 'out' / 'a').exists()
+    result, failed = run(tmp_path, files, directories=[dict(path=str(tmp_path / 'out' / 'd'), mode='0755', mdoe='0700')])
+    assert failed['failed'] and 'unknown option mdoe' in failed['msg']
+    # a file of the set that cannot be written (its owner is not on this host): the directory is not made either
+    bad = [dict(template='a.j2', dest=str(tmp_path / 'out' / 'd' / 'a'), mode='0640', owner='nosuchuser')]
+    result, failed = run(tmp_path, bad, directories=[dict(path=str(tmp_path / 'out' / 'd'), mode='0755')])
+    assert failed['failed'] and 'nosuchuser' in failed['msg'] and not (tmp_path / 'out' / 'd').exists()
+
+
+def test_directories_alone(tmp_path):
+    (tmp_path / 'out').mkdir()
+    d = tmp_path / 'out' / 'd'
+    result, made = run(tmp_path, [], directories=[dict(path=str(d), mode='0700')])
+    assert result.returncode == 0 and made['changed'] and made['files'] == [] and d.stat().st_mode & 0o7777 == 0o700
+    result, again = run(tmp_path, [], directories=[dict(path=str(d), mode='0700')])
+    assert result.returncode == 0 and not again['changed']
+    result, failed = run(tmp_path, [])
+    assert failed['failed'] and 'give a list of files' in failed['msg']
