@@ -15,7 +15,7 @@ ROLE_LIST = re.compile(r'-\s*role:\s*beamsec\.cluster\.(\w+)')
 MODULE_USE = re.compile(r'beamsec\.cluster\.(\w+):\s*$', re.M)
 FILTER_USE = re.compile(r'beamsec\.cluster\.(cluster_members|verify_nodes|flavour_default|node_settings|verify_report|'
                         r'one_way_hub)')
-TAGS = re.compile(r'tags:\s*\[(\w+)\]\s*\n\s*ansible\.builtin\.import_tasks:\s*(\w+)\.yml')
+TAGS = re.compile(r'tags:\s*\[(\w+)\]\s*\n\s*ansible\.builtin\.(?:import_tasks:|include_tasks:\s*\n\s*file:)\s*(\w+)\.yml')
 CLIENT = 'ansible_collections.beamsec.cluster.plugins.module_utils._dist'
 
 
