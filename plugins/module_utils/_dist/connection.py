@@ -271,9 +271,9 @@ class Connection:
             return ProtocolError('connection reset by the peer (at %s)' % self.stage, self.stage)
         return ProtocolError('socket error: %s' % exc, self.stage)
 
-    # -- raw I/O, non-blocking. A write is tried first (there is room, as a rule); a plain TCP read waits first
-    # (the answer is not there yet, as a rule: one system call saved), a TLS read never does (OpenSSL may hold
-    # decrypted bytes the socket no longer shows). Socket and TLS failures become DistErrors naming the stage.
+    # -- raw I/O, non-blocking. A write is tried first (there is room, as a rule); a read waits first (the answer
+    # is not there yet, as a rule: one system call saved), a TLS read unless OpenSSL holds decrypted bytes the
+    # socket no longer shows. Socket and TLS failures become DistErrors naming the stage.
     def _wait(self, events):
         """(steps) Until the socket is ready for ``events``; Timeout once the deadline has passed."""
         if not (yield self.sock, events, self.deadline.end):
