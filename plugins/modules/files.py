@@ -199,6 +199,11 @@ def _ids(module, spec, path):
         module.fail_json(msg='%s: owner %s or group %s is not on this host' % (path, spec['owner'], spec['group']))
 
 
+def _described(owner, group, mode):
+    """A directory as its diff shows it."""
+    return 'directory, owner %s, group %s, mode %04o\n' % (owner, group, mode)
+
+
 def _shown(attrs):
     if attrs is None:
         return 'absent\n'
@@ -211,7 +216,7 @@ def _shown(attrs):
         group = grp.getgrgid(gid).gr_name
     except KeyError:
         group = str(gid)
-    return 'directory, owner %s, group %s, mode %04o\n' % (owner, group, mode)
+    return _described(owner, group, mode)
 
 
 def _directory_plan(module, spec):
@@ -230,8 +235,7 @@ def _directory_plan(module, spec):
     # attrs is None for an owner check mode has not made yet: it would change
     if attrs is not None and old == attrs:
         return attrs, False, False, None
-    wanted = dict(owner=spec['owner'], group=spec['group'], mode=int(spec['mode'], 8))
-    after = 'directory, owner %(owner)s, group %(group)s, mode %(mode)04o\n' % wanted
+    after = _described(spec['owner'], spec['group'], int(spec['mode'], 8))
     return attrs, st is None, True, dict(before_header=path, after_header=path, before=_shown(old), after=after)
 
 
@@ -292,16 +296,20 @@ def _stage(module, spec, content, attrs, staged):
     return tmp
 
 
-def _plan(module, spec, coming=()):
-    """(content to write or None, attributes, whether they change, diff or None) for one file; coming: the
-    directories check mode would have made."""
+def _checked(module, spec):
+    """(content, attributes) of one file, its entry checked: before any directory of the set is made."""
     dest = spec['dest']
     if not os.path.isabs(dest):
         module.fail_json(msg='dest %s must be an absolute path' % dest)
     if spec['content'] is None:
         module.fail_json(msg='%s: no content; run beamsec.cluster.files as a task (its action plugin renders it)' % dest)
-    content = base64.b64decode(spec['content'])
-    attrs = _ids(module, spec, dest)
+    return base64.b64decode(spec['content']), _ids(module, spec, dest)
+
+
+def _plan(module, spec, content, attrs, coming):
+    """(content to write or None, attributes, whether they change, diff or None) for one checked file; coming: the
+    directories check mode would have made."""
+    dest = spec['dest']
     if os.path.dirname(dest) in coming or not os.path.isdir(os.path.dirname(dest)):
         # in check mode an earlier task (or this one's directories) would have made it
         if not module.check_mode:
@@ -346,16 +354,13 @@ def main():
         module.fail_json(msg='give at least one file or directory')
     # every entry checked (and each file's directory known) before anything is made
     directories = [(spec, _directory_plan(module, spec)) for spec in module.params['directories']]
+    checked = [(spec, _checked(module, spec)) for spec in module.params['files']]
     coming = set()
     if module.check_mode:
         coming = set(spec['path'] for spec, plan in directories if plan[1])
     else:
-        for spec in module.params['files']:
-            if not os.path.isabs(spec['dest']):
-                module.fail_json(msg='dest %s must be an absolute path' % spec['dest'])
-            _ids(module, spec, spec['dest'])
         _make_directories(directories)
-    plans = [(spec, _plan(module, spec, coming)) for spec in module.params['files']]
+    plans = [(spec, _plan(module, spec, content, attrs, coming)) for spec, (content, attrs) in checked]
     if not module.check_mode:
         _apply(module, plans)
     made = [dict(path=spec['path'], changed=plan[2]) for spec, plan in directories]
