@@ -316,6 +316,8 @@ class Connection:
                 events = READ
             except ssl.SSLWantWriteError:
                 events = WRITE
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b''  # a TLS close reported as an error: a close, as on plain TCP (where it came decides)
             except OSError as exc:
                 raise self._io_error(exc)
 
@@ -359,10 +361,7 @@ class Connection:
                 frame = bytes(buf[header:header + size])
                 del buf[:header + size]
                 return frame
-            try:
-                chunk = yield from self._recv_chunk()
-            except Closed:  # a TLS close reported as an error (_tls_error): where it came decides, as for b''
-                chunk = b''
+            chunk = yield from self._recv_chunk()
             if chunk:
                 buf += chunk
             elif size is not None:

@@ -1,5 +1,5 @@
-"""A TLS close that the socket layer reports as an error (SSLZeroReturnError / SSLEOFError, which
-_tls_error maps to Closed) in the middle of a frame must stay Truncated, as before the one-loop recv_frame:
+"""A TLS close that the socket layer reports as an error (SSLZeroReturnError / SSLEOFError) is a close, as b''
+is: in the middle of a frame it is Truncated, between frames Closed.
 Closed at recv_challenge_ack is read as 'rejected' (the wrong_cookie check's ok). CPython's TLS sockets turn a
 peer's close into b'' (ragged EOFs suppressed), so no real peer here raises these: the stub stands for a TLS
 socket that does."""
